@@ -28,6 +28,14 @@ static bool str_eq(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
+/* A platform field of an index entry: flat as the registry client reports children
+ * ({"os","architecture"}), or nested as in the index itself ({"platform":{...}}). */
+static const char *child_platform(const json_t *c, const char *field)
+{
+    const char *v = jsonx_str(c, field);
+    return v ? v : jsonx_str(c, "platform", field);
+}
+
 /* First child whose platform is os/arch; NULL if none. */
 static const char *child_for(const json_t *children, const char *os, const char *arch)
 {
@@ -35,8 +43,8 @@ static const char *child_for(const json_t *children, const char *os, const char 
     json_t *c;
     json_array_foreach(children, i, c)
     {
-        if (str_eq(jsonx_str(c, "platform", "os"), os) &&
-            str_eq(jsonx_str(c, "platform", "architecture"), arch))
+        if (str_eq(child_platform(c, "os"), os) &&
+            str_eq(child_platform(c, "architecture"), arch))
             return jsonx_str(c, "digest");
     }
     return NULL;

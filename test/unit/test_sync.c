@@ -201,12 +201,13 @@ static void test_not_an_imagestream_rejected(void **state)
     json_decref(j);
 }
 
-/* An OCI index as the registry lists it: arm64 first, then amd64, then s390x. */
+/* An index: arm64 first (nested platform, as in the index), then amd64 and s390x (flat, as
+ * the registry client reports children). */
 static const char *INDEX_CHILDREN =
     "[{\"digest\":\"sha256:arm\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
     "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}},"
-    "{\"digest\":\"sha256:amd\",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}},"
-    "{\"digest\":\"sha256:s390\",\"platform\":{\"architecture\":\"s390x\",\"os\":\"linux\"}}]";
+    "{\"digest\":\"sha256:amd\",\"architecture\":\"amd64\",\"os\":\"linux\"},"
+    "{\"digest\":\"sha256:s390\",\"architecture\":\"s390x\",\"os\":\"linux\"}]";
 
 static void test_legacy_picks_child_openshift_would_keep(void **state)
 {

@@ -102,8 +102,8 @@ const struct sync_tracked_tag *sync_tracking_find(const struct sync_stream_track
 
 /* The digest OpenShift would store for tag `t` if it imported now, given what the registry
  * serves: `digest` (of the manifest or of the index) and `children` (NULL for a single
- * manifest; for an index, the array of its `manifests[]` descriptors {digest, mediaType,
- * platform{architecture, os, variant}}). Legacy: the child matching the tag's prefer-arch /
+ * manifest; for an index, its entries as the registry client reports them {digest, os,
+ * architecture, variant}, or as the index's own descriptors with a nested "platform"). Legacy: the child matching the tag's prefer-arch /
  * prefer-os (each defaulting to `cp`), else linux/amd64, else the first; PreserveOriginal: the
  * index digest. Returns a BORROWED string (from `digest` or `children`), or NULL with err_msg
  * set when the index is empty. */
