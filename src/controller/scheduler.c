@@ -278,7 +278,10 @@ int scheduler_set_registry_limits(struct scheduler *s, const char *registry, dou
     pthread_mutex_lock(&s->lock);
     struct registry_limits *r = registry_get(s, registry);
     if (r) {
-        r->rps = rps > 0 ? rps : 0;
+        double new_rps = rps > 0 ? rps : 0;
+        if (new_rps != r->rps)
+            r->tokens = new_rps > 0 ? (new_rps < 1 ? 1 : new_rps) : 0; /* a full bucket */
+        r->rps = new_rps;
         r->max_in_flight = max_in_flight > 0 ? max_in_flight : s->opts.max_in_flight_per_registry;
         r->overridden = true;
         if (r->tokens > registry_burst(r))

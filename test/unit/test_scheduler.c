@@ -150,7 +150,7 @@ static void test_global_concurrency_limit(void **state)
     (void)state;
     struct scheduler *s = new_sched(2, 0, 0);
     for (int i = 0; i < 5; i++) {
-        char stream[16], key[16];
+        char stream[32], key[32];
         snprintf(stream, sizeof(stream), "a/s%d", i);
         snprintf(key, sizeof(key), "k%d", i);
         subscribe(s, stream, key, i % 2 ? "r1" : "r2", 10 * SEC, T0);
@@ -172,7 +172,7 @@ static void test_limited_registry_does_not_slow_others(void **state)
     struct scheduler *s = new_sched(0, 2, 0);
     assert_int_equal(scheduler_set_registry_limits(s, "slow", 1.0, 0), 0);
     for (int i = 0; i < 6; i++) {
-        char stream[16], key[16];
+        char stream[32], key[32];
         snprintf(stream, sizeof(stream), "a/slow%d", i);
         snprintf(key, sizeof(key), "slow%d", i);
         subscribe(s, stream, key, "slow", 10 * SEC, T0);
