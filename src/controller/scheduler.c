@@ -422,8 +422,7 @@ int scheduler_set_stream(struct scheduler *s, const char *stream_key,
         if (!src)
             continue;
         int64_t iv = min_interval(src);
-        if (iv < src->interval_ns && !src->in_flight && src->failures == 0 &&
-            src->due > now + iv)
+        if (iv < src->interval_ns && !src->in_flight && src->failures == 0 && src->due > now + iv)
             reschedule(s, src, now + iv - jitter_of(s, iv));
         src->interval_ns = iv;
     }
@@ -456,8 +455,7 @@ static char *namespace_of(const char *stream)
     return slash ? strndup(stream, (size_t)(slash - stream)) : strdup(stream);
 }
 
-size_t scheduler_take_due(struct scheduler *s, int64_t now, struct scheduler_poll *out,
-                          size_t max)
+size_t scheduler_take_due(struct scheduler *s, int64_t now, struct scheduler_poll *out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&s->lock);
@@ -501,8 +499,8 @@ size_t scheduler_take_due(struct scheduler *s, int64_t now, struct scheduler_pol
 
 static int64_t backoff_delay(const struct scheduler *s, const struct source *src)
 {
-    int64_t cap = src->interval_ns > s->opts.max_backoff_ns ? src->interval_ns
-                                                             : s->opts.max_backoff_ns;
+    int64_t cap =
+        src->interval_ns > s->opts.max_backoff_ns ? src->interval_ns : s->opts.max_backoff_ns;
     int64_t d = src->interval_ns;
     for (int i = 0; i < src->failures && d < cap; i++)
         d *= 2;
@@ -592,8 +590,7 @@ static bool array_has_string(const json_t *arr, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         if (strcmp(json_string_value(v), s) == 0)
             return true;
     }
@@ -668,18 +665,15 @@ static json_t *source_json(const struct source *src, int64_t now, int64_t now_re
                                               "tag", src->subs[i].tag));
     }
     int64_t due = src->in_flight ? now : src->due;
-    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:o}", "source", src->ref,
-                     "registry", src->registry, "interval",
-                     duration_format(src->interval_ns, iv, sizeof(iv)), "state",
-                     source_state(src, now), "reason", opt_string(src->reason), "message",
-                     opt_string(src->message), "lastPoll", time_or_null(src->last_poll_real),
-                     "lastDigest", opt_string(src->digest), "lastChange",
-                     time_or_null(src->last_change_real), "nextDue",
-                     time_or_null(now_real + (due - now)), "backoffUntil",
-                     time_or_null(src->backoff_until > now
-                                      ? now_real + (src->backoff_until - now)
-                                      : 0),
-                     "consecutiveFailures", src->failures, "tags", tags);
+    return json_pack(
+        "{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:o}", "source", src->ref, "registry",
+        src->registry, "interval", duration_format(src->interval_ns, iv, sizeof(iv)), "state",
+        source_state(src, now), "reason", opt_string(src->reason), "message",
+        opt_string(src->message), "lastPoll", time_or_null(src->last_poll_real), "lastDigest",
+        opt_string(src->digest), "lastChange", time_or_null(src->last_change_real), "nextDue",
+        time_or_null(now_real + (due - now)), "backoffUntil",
+        time_or_null(src->backoff_until > now ? now_real + (src->backoff_until - now) : 0),
+        "consecutiveFailures", src->failures, "tags", tags);
 }
 
 json_t *scheduler_snapshot(struct scheduler *s, int64_t now, int64_t now_real)

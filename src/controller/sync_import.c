@@ -41,10 +41,8 @@ static const char *child_for(const json_t *children, const char *os, const char 
 {
     size_t i;
     json_t *c;
-    json_array_foreach(children, i, c)
-    {
-        if (str_eq(child_platform(c, "os"), os) &&
-            str_eq(child_platform(c, "architecture"), arch))
+    json_array_foreach (children, i, c) {
+        if (str_eq(child_platform(c, "os"), os) && str_eq(child_platform(c, "architecture"), arch))
             return jsonx_str(c, "digest");
     }
     return NULL;
@@ -84,10 +82,10 @@ static json_t *isi_image(const json_t *spec_tag)
     const char *tag = jsonx_str(spec_tag, "name");
     json_t *policy = jsonx_get(spec_tag, "importPolicy");
     json_t *refpol = jsonx_get(spec_tag, "referencePolicy");
-    json_t *img = json_pack("{s:{s:s,s:s},s:{s:s},s:o,s:b}", "from", "kind", "DockerImage",
-                            "name", jsonx_str(spec_tag, "from", "name"), "to", "name", tag,
-                            "importPolicy", json_is_object(policy) ? jsonx_dup(policy) : json_object(),
-                            "includeManifest", 0);
+    json_t *img =
+        json_pack("{s:{s:s,s:s},s:{s:s},s:o,s:b}", "from", "kind", "DockerImage", "name",
+                  jsonx_str(spec_tag, "from", "name"), "to", "name", tag, "importPolicy",
+                  json_is_object(policy) ? jsonx_dup(policy) : json_object(), "includeManifest", 0);
     if (img && json_is_object(refpol))
         json_object_set_new(img, "referencePolicy", jsonx_dup(refpol));
     return img;
@@ -102,10 +100,10 @@ json_t *sync_build_isi(const json_t *is, const char *const *tags, size_t ntags)
         return NULL;
     }
     json_t *images = json_array();
-    json_t *isi = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:b,s:o},s:{}}", "apiVersion",
-                            "image.openshift.io/v1", "kind", "ImageStreamImport", "metadata",
-                            "name", name, "namespace", ns, "spec", "import", 1, "images", images,
-                            "status");
+    json_t *isi =
+        json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:b,s:o},s:{}}", "apiVersion", "image.openshift.io/v1",
+                  "kind", "ImageStreamImport", "metadata", "name", name, "namespace", ns, "spec",
+                  "import", 1, "images", images, "status");
     if (!isi) {
         err_set(-ENOMEM, "building ImageStreamImport");
         return NULL;

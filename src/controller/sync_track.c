@@ -66,8 +66,8 @@ static void describe_where(const char *tag, char *buf, size_t size)
 }
 
 /* Parse an `enabled` annotation: 1 true, 0 false, -1 absent or invalid (warned). */
-static int parse_enabled(struct sync_stream_tracking *t, const json_t *annotations,
-                         const char *tag, int *rc)
+static int parse_enabled(struct sync_stream_tracking *t, const json_t *annotations, const char *tag,
+                         int *rc)
 {
     const char *v = jsonx_str(annotations, SYNC_ANN_ENABLED);
     if (!v)
@@ -149,7 +149,7 @@ static int add_tracked(struct sync_stream_tracking *t, const json_t *is, const j
     tt->why = why;
     tt->insecure = stream_insecure || jsonx_bool(spec_tag, false, "importPolicy", "insecure");
     tt->mode = (mode && strcmp(mode, "PreserveOriginal") == 0) ? SYNC_IMPORT_PRESERVE_ORIGINAL
-                                                                : SYNC_IMPORT_LEGACY;
+                                                               : SYNC_IMPORT_LEGACY;
     tt->prefer_arch = dup_or_null(jsonx_str(ann, SYNC_ANN_PREFER_ARCH));
     tt->prefer_os = dup_or_null(jsonx_str(ann, SYNC_ANN_PREFER_OS));
     tt->current_image = dup_or_null(status_image(is, name));
@@ -248,8 +248,7 @@ int sync_track_stream(const json_t *is, const struct sync_settings *s,
 
     size_t i;
     json_t *spec_tag;
-    json_array_foreach(jsonx_get(is, "spec", "tags"), i, spec_tag)
-    {
+    json_array_foreach (jsonx_get(is, "spec", "tags"), i, spec_tag) {
         rc = track_tag(out, is, spec_tag, s, enabled < 0 ? 1 : enabled, interval, insecure);
         if (rc < 0)
             return rc;

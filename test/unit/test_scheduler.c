@@ -31,8 +31,8 @@ static struct scheduler *new_sched(int max_in_flight, int per_registry, double r
 static void subscribe(struct scheduler *s, const char *stream, const char *key, const char *reg,
                       int64_t interval, int64_t now)
 {
-    struct scheduler_sub sub = {.tag = "t", .source_key = key, .ref = key, .registry = reg,
-                                .interval_ns = interval};
+    struct scheduler_sub sub = {
+        .tag = "t", .source_key = key, .ref = key, .registry = reg, .interval_ns = interval};
     assert_int_equal(scheduler_set_stream(s, stream, &sub, 1, now), 0);
 }
 
@@ -123,8 +123,8 @@ static void test_failing_source_backs_off_and_honours_retry_after(void **state)
     }
     /* A Retry-After longer than the backoff wins. */
     assert_int_equal(take(s, now, &p, 1), 1);
-    struct scheduler_result r = {.ok = false, .reason = "TooManyRequests",
-                                 .retry_after_ns = 120 * SEC};
+    struct scheduler_result r = {
+        .ok = false, .reason = "TooManyRequests", .retry_after_ns = 120 * SEC};
     scheduler_complete(s, p.source_key, now, &r);
     scheduler_poll_clear(&p);
     assert_true(scheduler_next_due(s) == now + 120 * SEC);

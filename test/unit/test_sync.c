@@ -27,9 +27,9 @@ static json_t *load(const char *s)
 }
 
 /* A stream shaped like the server returns it (reference §1.1; transcripts 00/01). */
-#define STREAM_HEAD(ANN)                                                                        \
-    "{\"apiVersion\":\"image.openshift.io/v1\",\"kind\":\"ImageStream\","                       \
-    "\"metadata\":{\"name\":\"web\",\"namespace\":\"app\",\"uid\":\"u-1\","                     \
+#define STREAM_HEAD(ANN)                                                    \
+    "{\"apiVersion\":\"image.openshift.io/v1\",\"kind\":\"ImageStream\","   \
+    "\"metadata\":{\"name\":\"web\",\"namespace\":\"app\",\"uid\":\"u-1\"," \
     "\"resourceVersion\":\"42\",\"annotations\":" ANN "},"
 
 static void track(const char *json, struct sync_stream_tracking *t)
@@ -43,17 +43,28 @@ static void test_stream_annotation_tracks_importable_tags_only(void **state)
 {
     (void)state;
     struct sync_stream_tracking t;
-    track(STREAM_HEAD("{\"istrigger.io/poll-interval\":\"30s\"}") "\"spec\":{\"tags\":["
-          "{\"name\":\"1.25\",\"annotations\":null,\"from\":{\"kind\":\"DockerImage\","
-          "\"name\":\"127.0.0.1:5000/nginx:1.25\"},\"importPolicy\":{\"importMode\":\"Legacy\"},"
-          "\"referencePolicy\":{\"type\":\"Source\"}},"
-          "{\"name\":\"ref\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"x/y:1\"},"
-          "\"reference\":true},"
-          "{\"name\":\"alias\",\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"web:1.25\"}},"
-          "{\"name\":\"pinned\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"x/y@sha256:"
-          "0000000000000000000000000000000000000000000000000000000000000000\"}}]},"
-          "\"status\":{\"tags\":[{\"tag\":\"1.25\",\"items\":[{\"image\":\"sha256:new\"},"
-          "{\"image\":\"sha256:old\"}]}]}}",
+    track(STREAM_HEAD(
+              "{\"istrigger.io/poll-interval\":\"30s\"}") "\"spec\":{\"tags\":["
+                                                          "{\"name\":\"1.25\",\"annotations\":null,"
+                                                          "\"from\":{\"kind\":\"DockerImage\","
+                                                          "\"name\":\"127.0.0.1:5000/"
+                                                          "nginx:1.25\"},\"importPolicy\":{"
+                                                          "\"importMode\":\"Legacy\"},"
+                                                          "\"referencePolicy\":{\"type\":"
+                                                          "\"Source\"}},"
+                                                          "{\"name\":\"ref\",\"from\":{\"kind\":"
+                                                          "\"DockerImage\",\"name\":\"x/y:1\"},"
+                                                          "\"reference\":true},"
+                                                          "{\"name\":\"alias\",\"from\":{\"kind\":"
+                                                          "\"ImageStreamTag\",\"name\":\"web:1."
+                                                          "25\"}},"
+                                                          "{\"name\":\"pinned\",\"from\":{\"kind\":"
+                                                          "\"DockerImage\",\"name\":\"x/y@sha256:"
+                                                          "0000000000000000000000000000000000000000"
+                                                          "000000000000000000000000\"}}]},"
+                                                          "\"status\":{\"tags\":[{\"tag\":\"1.25\","
+                                                          "\"items\":[{\"image\":\"sha256:new\"},"
+                                                          "{\"image\":\"sha256:old\"}]}]}}",
           &t);
     assert_int_equal(t.ntags, 1);
     assert_string_equal(t.tags[0].tag, "1.25");
@@ -71,12 +82,18 @@ static void test_tag_annotation_wins_over_stream(void **state)
 {
     (void)state;
     struct sync_stream_tracking t;
-    track(STREAM_HEAD("{\"istrigger.io/poll-interval\":\"5m\"}") "\"spec\":{\"tags\":["
-          "{\"name\":\"a\",\"annotations\":{\"istrigger.io/poll-interval\":\"45s\"},"
-          "\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/a:1\"}},"
-          "{\"name\":\"b\",\"annotations\":{\"istrigger.io/enabled\":\"false\"},"
-          "\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/b:1\"}},"
-          "{\"name\":\"c\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/c:1\"}}]}}",
+    track(STREAM_HEAD(
+              "{\"istrigger.io/poll-interval\":\"5m\"}") "\"spec\":{\"tags\":["
+                                                         "{\"name\":\"a\",\"annotations\":{"
+                                                         "\"istrigger.io/poll-interval\":\"45s\"},"
+                                                         "\"from\":{\"kind\":\"DockerImage\","
+                                                         "\"name\":\"r/a:1\"}},"
+                                                         "{\"name\":\"b\",\"annotations\":{"
+                                                         "\"istrigger.io/enabled\":\"false\"},"
+                                                         "\"from\":{\"kind\":\"DockerImage\","
+                                                         "\"name\":\"r/b:1\"}},"
+                                                         "{\"name\":\"c\",\"from\":{\"kind\":"
+                                                         "\"DockerImage\",\"name\":\"r/c:1\"}}]}}",
           &t);
     assert_int_equal(t.ntags, 2);
     assert_true(sync_tracking_find(&t, "a")->interval_ns == 45 * NS_PER_SEC);
@@ -90,13 +107,50 @@ static void test_stream_opt_out_and_tag_opt_back_in(void **state)
 {
     (void)state;
     struct sync_stream_tracking t;
-    track(STREAM_HEAD("{\"istrigger.io/poll-interval\":\"1m\",\"istrigger.io/enabled\":\"false\"}")
-          "\"spec\":{\"tags\":["
-          "{\"name\":\"a\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/a:1\"},"
-          "\"importPolicy\":{\"scheduled\":true}},"
-          "{\"name\":\"b\",\"annotations\":{\"istrigger.io/enabled\":\"true\"},"
-          "\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/b:1\"}}]}}",
-          &t);
+    track(
+        STREAM_HEAD(
+            "{\"istrigger.io/poll-interval\":\"1m\",\"istrigger.io/enabled\":\"false\"}") "\"spec\""
+                                                                                          ":{"
+                                                                                          "\"tags\""
+                                                                                          ":["
+                                                                                          "{\"name"
+                                                                                          "\":"
+                                                                                          "\"a\","
+                                                                                          "\"from\""
+                                                                                          ":{"
+                                                                                          "\"kind\""
+                                                                                          ":\"Docke"
+                                                                                          "rImage\""
+                                                                                          ",\"name"
+                                                                                          "\":\"r/"
+                                                                                          "a:1\"},"
+                                                                                          "\"import"
+                                                                                          "Policy\""
+                                                                                          ":{"
+                                                                                          "\"schedu"
+                                                                                          "led\":"
+                                                                                          "true}},"
+                                                                                          "{\"name"
+                                                                                          "\":"
+                                                                                          "\"b\","
+                                                                                          "\"annota"
+                                                                                          "tions\":"
+                                                                                          "{\"istri"
+                                                                                          "gger.io/"
+                                                                                          "enabled"
+                                                                                          "\":"
+                                                                                          "\"true\""
+                                                                                          "},"
+                                                                                          "\"from\""
+                                                                                          ":{"
+                                                                                          "\"kind\""
+                                                                                          ":\"Docke"
+                                                                                          "rImage\""
+                                                                                          ",\"name"
+                                                                                          "\":\"r/"
+                                                                                          "b:1\"}}]"
+                                                                                          "}}",
+        &t);
     assert_int_equal(t.ntags, 1);
     assert_string_equal(t.tags[0].tag, "b");
     sync_stream_tracking_clear(&t);
@@ -136,10 +190,14 @@ static void test_interval_below_minimum_raised_with_warning(void **state)
 {
     (void)state;
     struct sync_stream_tracking t;
-    track(STREAM_HEAD("{\"istrigger.io/poll-interval\":\"2s\"}") "\"spec\":{\"tags\":["
-          "{\"name\":\"a\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/a:1\"}},"
-          "{\"name\":\"b\",\"annotations\":{\"istrigger.io/poll-interval\":\"1s\"},"
-          "\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/b:1\"}}]}}",
+    track(STREAM_HEAD(
+              "{\"istrigger.io/poll-interval\":\"2s\"}") "\"spec\":{\"tags\":["
+                                                         "{\"name\":\"a\",\"from\":{\"kind\":"
+                                                         "\"DockerImage\",\"name\":\"r/a:1\"}},"
+                                                         "{\"name\":\"b\",\"annotations\":{"
+                                                         "\"istrigger.io/poll-interval\":\"1s\"},"
+                                                         "\"from\":{\"kind\":\"DockerImage\","
+                                                         "\"name\":\"r/b:1\"}}]}}",
           &t);
     assert_int_equal(t.ntags, 2);
     assert_true(t.tags[0].interval_ns == 10 * NS_PER_SEC);
@@ -156,14 +214,21 @@ static void test_invalid_values_warned_rest_of_stream_works(void **state)
 {
     (void)state;
     struct sync_stream_tracking t;
-    track(STREAM_HEAD("{\"istrigger.io/poll-interval\":\"30s\"}") "\"spec\":{\"tags\":["
-          "{\"name\":\"bad\",\"annotations\":{\"istrigger.io/poll-interval\":\"soon\"},"
-          "\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/a:1\"}},"
-          "{\"name\":\"neg\",\"annotations\":{\"istrigger.io/poll-interval\":\"-5m\","
-          "\"istrigger.io/enabled\":\"nope\"},"
-          "\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/n:1\"}},"
-          "{\"name\":\"good\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/b:1\"}}]}}",
-          &t);
+    track(
+        STREAM_HEAD(
+            "{\"istrigger.io/poll-interval\":\"30s\"}") "\"spec\":{\"tags\":["
+                                                        "{\"name\":\"bad\",\"annotations\":{"
+                                                        "\"istrigger.io/poll-interval\":\"soon\"},"
+                                                        "\"from\":{\"kind\":\"DockerImage\","
+                                                        "\"name\":\"r/a:1\"}},"
+                                                        "{\"name\":\"neg\",\"annotations\":{"
+                                                        "\"istrigger.io/poll-interval\":\"-5m\","
+                                                        "\"istrigger.io/enabled\":\"nope\"},"
+                                                        "\"from\":{\"kind\":\"DockerImage\","
+                                                        "\"name\":\"r/n:1\"}},"
+                                                        "{\"name\":\"good\",\"from\":{\"kind\":"
+                                                        "\"DockerImage\",\"name\":\"r/b:1\"}}]}}",
+        &t);
     /* Invalid tag values fall back to the stream's interval. */
     assert_int_equal(t.ntags, 3);
     for (size_t i = 0; i < t.ntags; i++)
@@ -179,10 +244,13 @@ static void test_invalid_values_warned_rest_of_stream_works(void **state)
     sync_stream_tracking_clear(&t);
 
     /* An invalid stream value: nothing annotated, but scheduled tags are still adopted. */
-    track(STREAM_HEAD("{\"istrigger.io/poll-interval\":\"0\"}") "\"spec\":{\"tags\":["
-          "{\"name\":\"a\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/a:1\"}},"
-          "{\"name\":\"s\",\"from\":{\"kind\":\"DockerImage\",\"name\":\"r/s:1\"},"
-          "\"importPolicy\":{\"scheduled\":true}}]}}",
+    track(STREAM_HEAD(
+              "{\"istrigger.io/poll-interval\":\"0\"}") "\"spec\":{\"tags\":["
+                                                        "{\"name\":\"a\",\"from\":{\"kind\":"
+                                                        "\"DockerImage\",\"name\":\"r/a:1\"}},"
+                                                        "{\"name\":\"s\",\"from\":{\"kind\":"
+                                                        "\"DockerImage\",\"name\":\"r/s:1\"},"
+                                                        "\"importPolicy\":{\"scheduled\":true}}]}}",
           &t);
     assert_int_equal(t.ntags, 1);
     assert_string_equal(t.tags[0].tag, "s");
@@ -243,16 +311,16 @@ static void test_preserve_original_compares_index_digest(void **state)
     (void)state;
     json_t *children = load(INDEX_CHILDREN);
     const struct sync_platform amd = {"linux", "amd64"};
-    struct sync_tracked_tag t = {.tag = "m", .mode = SYNC_IMPORT_PRESERVE_ORIGINAL,
-                                 .current_image = "sha256:index"};
+    struct sync_tracked_tag t = {
+        .tag = "m", .mode = SYNC_IMPORT_PRESERVE_ORIGINAL, .current_image = "sha256:index"};
     const char *e = sync_expected_image(&t, "sha256:index", children, &amd);
     assert_string_equal(e, "sha256:index");
     assert_false(sync_tag_changed(&t, e));
     assert_true(sync_tag_changed(&t, "sha256:index2"));
     /* Legacy tag whose stored image is the amd64 child: unchanged although the index digest
      * differs from the stored image. */
-    struct sync_tracked_tag l = {.tag = "m", .mode = SYNC_IMPORT_LEGACY,
-                                 .current_image = "sha256:amd"};
+    struct sync_tracked_tag l = {
+        .tag = "m", .mode = SYNC_IMPORT_LEGACY, .current_image = "sha256:amd"};
     assert_false(sync_tag_changed(&l, sync_expected_image(&l, "sha256:index", children, &amd)));
     /* Never imported: changed. A single manifest: its own digest. */
     struct sync_tracked_tag n = {.tag = "n"};
@@ -279,18 +347,18 @@ static void test_isi_echoes_policies_and_stream_identity(void **state)
     const char *tags[] = {"v1", "v2"};
     json_t *isi = sync_build_isi(is, tags, 2);
     assert_non_null(isi);
-    json_t *want = load(
-        "{\"apiVersion\":\"image.openshift.io/v1\",\"kind\":\"ImageStreamImport\","
-        "\"metadata\":{\"name\":\"web\",\"namespace\":\"app\",\"resourceVersion\":\"42\","
-        "\"uid\":\"u-1\"},\"spec\":{\"import\":true,\"images\":["
-        "{\"from\":{\"kind\":\"DockerImage\",\"name\":\"127.0.0.1:15000/app:v1\"},"
-        "\"to\":{\"name\":\"v1\"},\"importPolicy\":{\"insecure\":true,\"scheduled\":true,"
-        "\"importMode\":\"PreserveOriginal\"},\"referencePolicy\":{\"type\":\"Local\"},"
-        "\"includeManifest\":false},"
-        "{\"from\":{\"kind\":\"DockerImage\",\"name\":\"127.0.0.1:15000/app:v2\"},"
-        "\"to\":{\"name\":\"v2\"},\"importPolicy\":{\"importMode\":\"Legacy\"},"
-        "\"referencePolicy\":{\"type\":\"Source\"},\"includeManifest\":false}]},"
-        "\"status\":{}}");
+    json_t *want =
+        load("{\"apiVersion\":\"image.openshift.io/v1\",\"kind\":\"ImageStreamImport\","
+             "\"metadata\":{\"name\":\"web\",\"namespace\":\"app\",\"resourceVersion\":\"42\","
+             "\"uid\":\"u-1\"},\"spec\":{\"import\":true,\"images\":["
+             "{\"from\":{\"kind\":\"DockerImage\",\"name\":\"127.0.0.1:15000/app:v1\"},"
+             "\"to\":{\"name\":\"v1\"},\"importPolicy\":{\"insecure\":true,\"scheduled\":true,"
+             "\"importMode\":\"PreserveOriginal\"},\"referencePolicy\":{\"type\":\"Local\"},"
+             "\"includeManifest\":false},"
+             "{\"from\":{\"kind\":\"DockerImage\",\"name\":\"127.0.0.1:15000/app:v2\"},"
+             "\"to\":{\"name\":\"v2\"},\"importPolicy\":{\"importMode\":\"Legacy\"},"
+             "\"referencePolicy\":{\"type\":\"Source\"},\"includeManifest\":false}]},"
+             "\"status\":{}}");
     assert_true(jsonx_equal(isi, want));
     json_decref(want);
     json_decref(isi);

@@ -90,8 +90,7 @@ int scheduler_set_stream(struct scheduler *s, const char *stream_key,
                          const struct scheduler_sub *subs, size_t n, int64_t now);
 
 /* Hand out up to `max` due sources (marked in flight) into `out`; returns how many. */
-size_t scheduler_take_due(struct scheduler *s, int64_t now, struct scheduler_poll *out,
-                          size_t max);
+size_t scheduler_take_due(struct scheduler *s, int64_t now, struct scheduler_poll *out, size_t max);
 
 /* A poll handed out by take_due finished. Reschedules the source (see above) and records the
  * observation. Returns true when the observed digest differs from the previous observation

@@ -103,10 +103,10 @@ const struct sync_tracked_tag *sync_tracking_find(const struct sync_stream_track
 /* The digest OpenShift would store for tag `t` if it imported now, given what the registry
  * serves: `digest` (of the manifest or of the index) and `children` (NULL for a single
  * manifest; for an index, its entries as the registry client reports them {digest, os,
- * architecture, variant}, or as the index's own descriptors with a nested "platform"). Legacy: the child matching the tag's prefer-arch /
- * prefer-os (each defaulting to `cp`), else linux/amd64, else the first; PreserveOriginal: the
- * index digest. Returns a BORROWED string (from `digest` or `children`), or NULL with err_msg
- * set when the index is empty. */
+ * architecture, variant}, or as the index's own descriptors with a nested "platform"). Legacy: the
+ * child matching the tag's prefer-arch / prefer-os (each defaulting to `cp`), else linux/amd64,
+ * else the first; PreserveOriginal: the index digest. Returns a BORROWED string (from `digest` or
+ * `children`), or NULL with err_msg set when the index is empty. */
 const char *sync_expected_image(const struct sync_tracked_tag *t, const char *digest,
                                 const json_t *children, const struct sync_platform *cp);
 
@@ -142,7 +142,7 @@ void sync_isi_results_free(struct sync_isi_result *r, size_t n);
 
 /* Start the sync controller of `op` (informer handlers, work queue, poller thread). 0 or neg
  * errno. Stopped by sync_controller_stop(). */
-int sync_controller_start(struct operator *op);
-void sync_controller_stop(struct operator *op);
+int sync_controller_start(struct operator* op);
+void sync_controller_stop(struct operator* op);
 
 #endif
