@@ -153,8 +153,12 @@ def _check_object(value, schema, path, where, root):
     for key, sub in value.items():
         child = "%s.%s" % (path, key) if path else key
         if key in props:
-            if (root or embedded) and key == "metadata" and not props[key].get("properties"):
-                continue  # ObjectMeta is validated by the API server, not the CRD schema
+            if (root or embedded) and key == "metadata":
+                # ObjectMeta is validated by the API server; a CRD may only narrow some fields
+                # (e.g. an enum on the name), so undeclared ObjectMeta fields are fine.
+                meta_schema = dict(props[key], **{"x-kubernetes-preserve-unknown-fields": True})
+                errs += validate(sub, meta_schema, child, root=False)
+                continue
             errs += validate(sub, props[key], child, root=False)
         elif isinstance(addl, dict):
             errs += validate(sub, addl, child, root=False)
