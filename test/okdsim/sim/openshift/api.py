@@ -160,7 +160,10 @@ class ImageStore:
         with self.lock:
             cur = self.images.get(name)
             if cur is not None:
-                return copy.deepcopy(cur)
+                # like the real imagecreater on AlreadyExists: the existing identity, no rv
+                out = copy.deepcopy(cur)
+                out["metadata"].pop("resourceVersion", None)
+                return out
             img = copy.deepcopy(image)
             img["kind"] = "Image"
             img["apiVersion"] = API_VERSION

@@ -294,20 +294,40 @@ def template_hash(obj):
 
 
 class RolloutController:
-    """Records Deployment rollouts: revision annotation + status.observedGeneration."""
+    """Records Deployment rollouts: revision annotation + status.observedGeneration.
+    Template changes are counted from the store's events, in order, so a change that is
+    immediately undone (a manual edit the trigger controller reverts) is still a rollout."""
 
     def __init__(self, sim):
         self.sim = sim
         self.queue = KeyQueue()
-        self.known = {}  # uid -> (template hash, revision)
+        self.lock = threading.Lock()
+        self.known = {}  # uid -> [template hash, revision]
+
+    def _observe(self, obj):
+        md = obj.get("metadata") or {}
+        h = template_hash(obj)
+        try:
+            cur = int(((md.get("annotations") or {}).get(REVISION_ANNOTATION)) or 0)
+        except ValueError:
+            cur = 0
+        with self.lock:
+            k = self.known.get(md.get("uid"))
+            if k is None:
+                self.known[md.get("uid")] = [h, cur or 1]
+            elif k[0] != h:
+                k[0] = h
+                k[1] = max(k[1], cur) + 1
 
     def _on_event(self, typ, rt, obj):
         if (rt.group, rt.resource) != ("apps", "deployments"):
             return
         md = obj.get("metadata") or {}
         if typ == "DELETED":
-            self.known.pop(md.get("uid"), None)
+            with self.lock:
+                self.known.pop(md.get("uid"), None)
             return
+        self._observe(obj)
         self.queue.add((md.get("namespace"), md.get("name")))
 
     def sync(self, key):
@@ -316,32 +336,21 @@ class RolloutController:
         if obj is None:
             return
         md = obj["metadata"]
+        with self.lock:
+            k = self.known.get(md.get("uid"))
+            if k is None or k[0] != template_hash(obj):
+                return  # an event for this version is on its way
+            rev = k[1]
         gen = md.get("generation") or 1
-        h = template_hash(obj)
         ann = md.get("annotations") or {}
-        try:
-            cur_rev = int(ann.get(REVISION_ANNOTATION, "0"))
-        except ValueError:
-            cur_rev = 0
-        known = self.known.get(md.get("uid"))
-        if known is None:
-            # first sight (or after a restart): the current template is the current revision
-            rev = cur_rev or 1
-        elif known[0] != h:
-            rev = max(cur_rev, known[1]) + 1
-        else:
-            rev = max(cur_rev, known[1])
-        self.known[md.get("uid")] = (h, rev)
         status = obj.get("status") or {}
         if status.get("observedGeneration") == gen and ann.get(REVISION_ANNOTATION) == str(rev):
             return
         new = copy.deepcopy(obj)
-        new["metadata"].setdefault("annotations", {})
-        if new["metadata"]["annotations"] is None:
+        if not new["metadata"].get("annotations"):
             new["metadata"]["annotations"] = {}
         new["metadata"]["annotations"][REVISION_ANNOTATION] = str(rev)
-        new.setdefault("status", {})
-        if new["status"] is None:
+        if not new.get("status"):
             new["status"] = {}
         new["status"]["observedGeneration"] = gen
         try:
@@ -357,6 +366,7 @@ class RolloutController:
             rt = sim.registry.by_resource("apps", "deployments")
             if rt is not None:
                 for o in sim.store.list(rt):
+                    self._observe(o)
                     self.queue.add((o["metadata"]["namespace"], o["metadata"]["name"]))
             while not stop.is_set():
                 key = self.queue.get(0.2)

@@ -278,6 +278,14 @@ def ensure_spec_tag(stream, tag, from_name, import_policy, reference_policy, res
     return existing
 
 
+def _embedded(obj):
+    """An object embedded in another carries no kind/apiVersion."""
+    obj = copy.deepcopy(obj)
+    obj.pop("kind", None)
+    obj.pop("apiVersion", None)
+    return obj
+
+
 def run_import(backend, namespace, isi, user="system:admin"):
     """Execute an ImageStreamImport; returns the response object (HTTP 201).
     Raises the backend's ApiError for 404/409/422."""
@@ -417,7 +425,7 @@ def run_import(backend, namespace, isi, user="system:admin"):
     has_check = streams.CHECK_ANNOTATION in ((work.get("metadata") or {}).get("annotations")
                                              or {})
     if not changed and has_check and not create:
-        response["status"]["import"] = old
+        response["status"]["import"] = _embedded(old)
         return response
     work["metadata"].setdefault("annotations", {})
     if work["metadata"]["annotations"] is None:
@@ -427,5 +435,5 @@ def run_import(backend, namespace, isi, user="system:admin"):
         stored = backend.create_stream(work, user)
     else:
         stored = backend.write_stream(work, old)
-    response["status"]["import"] = stored
+    response["status"]["import"] = _embedded(stored)
     return response
