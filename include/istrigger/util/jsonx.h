@@ -49,6 +49,13 @@ json_t *jsonx_loadb(const char *buf, size_t len, const char *what);
 /* Compact serialisation with keys in insertion order. malloc'd; free(). NULL on ENOMEM. */
 char *jsonx_dump(const json_t *value);
 
+/* Serialise exactly as Go's json.Marshal would (compact, keys in insertion order, Go's string
+ * escaping incl. \u003c \u003e \u0026 \u2028 \u2029): for values that Go programs such as
+ * `oc` write byte for byte (the image.openshift.io/triggers annotation). Appends to `out`.
+ * 0 or -ENOMEM. */
+struct strbuf;
+int jsonx_dump_go(const json_t *value, struct strbuf *out);
+
 /* Deep copy. NEW reference. */
 json_t *jsonx_dup(const json_t *value);
 

@@ -1,0 +1,185 @@
+/*
+ * status.c - the registry of status providers (controllers' live snapshots) and readiness.
+ *
+ * Providers are called on the HTTP server's threads. The lock guards only the table; it is
+ * released before a provider runs, so a slow provider never blocks registration or another
+ * request, and a provider may itself use status_* functions.
+ */
+#include "istrigger/http/status.h"
+
+#include "istrigger/util/err.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PROVIDERS 16
+
+struct provider {
+    char name[32];
+    status_snapshot_fn fn;
+    void *ctx;
+};
+
+static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
+static struct provider providers[MAX_PROVIDERS];
+static size_t nproviders;
+static bool ready_flag;
+static bool (*ready_fn)(void *ctx, struct strbuf *why);
+static void *ready_ctx;
+
+static bool valid_provider_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= sizeof(providers[0].name))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-'))
+            return false;
+    return true;
+}
+
+/* Caller holds status_lock. */
+static struct provider *find_provider(const char *name)
+{
+    for (size_t i = 0; i < nproviders; i++)
+        if (strcmp(providers[i].name, name) == 0)
+            return &providers[i];
+    return NULL;
+}
+
+int status_register_provider(const char *name, status_snapshot_fn fn, void *ctx)
+{
+    struct provider *p;
+    int r = 0;
+
+    if (!valid_provider_name(name) || !fn)
+        return err_set(-EINVAL, "status provider name \"%s\": want [a-z0-9-]{1,31}",
+                       name ? name : "(null)");
+    pthread_mutex_lock(&status_lock);
+    p = find_provider(name);
+    if (!p && nproviders < MAX_PROVIDERS)
+        p = &providers[nproviders++];
+    if (p) {
+        strcpy(p->name, name);
+        p->fn = fn;
+        p->ctx = ctx;
+    } else {
+        r = err_set(-ENOMEM, "status provider %s: more than %d providers", name, MAX_PROVIDERS);
+    }
+    pthread_mutex_unlock(&status_lock);
+    return r;
+}
+
+void status_unregister_provider(const char *name)
+{
+    pthread_mutex_lock(&status_lock);
+    struct provider *p = name ? find_provider(name) : NULL;
+    if (p) {
+        size_t i = (size_t)(p - providers);
+        memmove(providers + i, providers + i + 1, (nproviders - i - 1) * sizeof(*providers));
+        nproviders--;
+    }
+    pthread_mutex_unlock(&status_lock);
+}
+
+json_t *status_snapshot(const char *name)
+{
+    struct provider copy = {0};
+    bool found = false;
+
+    pthread_mutex_lock(&status_lock);
+    struct provider *p = name ? find_provider(name) : NULL;
+    if (p) {
+        copy = *p;
+        found = true;
+    }
+    pthread_mutex_unlock(&status_lock);
+    return found ? copy.fn(copy.ctx) : NULL;
+}
+
+json_t *status_snapshot_all(void)
+{
+    struct provider copy[MAX_PROVIDERS];
+    size_t n;
+    json_t *all = json_object();
+
+    pthread_mutex_lock(&status_lock);
+    n = nproviders;
+    memcpy(copy, providers, n * sizeof(*copy));
+    pthread_mutex_unlock(&status_lock);
+    for (size_t i = 0; all && i < n; i++) {
+        json_t *snap = copy[i].fn(copy[i].ctx);
+        json_object_set_new(all, copy[i].name, snap ? snap : json_null());
+    }
+    return all;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *status_provider_names(void)
+{
+    const char *names[MAX_PROVIDERS];
+    char storage[MAX_PROVIDERS][32];
+    size_t n;
+    json_t *arr = json_array();
+
+    pthread_mutex_lock(&status_lock);
+    n = nproviders;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(storage[i], providers[i].name, sizeof(storage[i]));
+        names[i] = storage[i];
+    }
+    pthread_mutex_unlock(&status_lock);
+    qsort(names, n, sizeof(*names), compare_strings);
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_string(names[i]));
+    return arr;
+}
+
+void status_set_ready(bool ready)
+{
+    pthread_mutex_lock(&status_lock);
+    ready_flag = ready;
+    pthread_mutex_unlock(&status_lock);
+}
+
+void status_set_readiness(bool (*ready)(void *ctx, struct strbuf *why), void *ctx)
+{
+    pthread_mutex_lock(&status_lock);
+    ready_fn = ready;
+    ready_ctx = ctx;
+    pthread_mutex_unlock(&status_lock);
+}
+
+bool status_is_ready(struct strbuf *why)
+{
+    bool (*fn)(void *ctx, struct strbuf *why);
+    void *ctx;
+    bool flag;
+
+    pthread_mutex_lock(&status_lock);
+    fn = ready_fn;
+    ctx = ready_ctx;
+    flag = ready_flag;
+    pthread_mutex_unlock(&status_lock);
+    if (fn)
+        return fn(ctx, why);
+    if (!flag && why)
+        strbuf_puts(why, "starting");
+    return flag;
+}
+
+void status_reset(void)
+{
+    pthread_mutex_lock(&status_lock);
+    nproviders = 0;
+    ready_flag = false;
+    ready_fn = NULL;
+    ready_ctx = NULL;
+    pthread_mutex_unlock(&status_lock);
+}
