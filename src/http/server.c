@@ -17,6 +17,7 @@
 #include "istrigger/http/server.h"
 
 #include "istrigger/http/metrics.h"
+#include "istrigger/http/metrics_catalog.h"
 #include "istrigger/http/status.h"
 #include "istrigger/util/cleanup.h"
 #include "istrigger/util/err.h"
