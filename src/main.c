@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     {"version", cli_version, "print version information"},
+    {"resolve", cli_resolve, "print the digest a registry serves for images"},
 };
 
 static void usage(FILE *out)
