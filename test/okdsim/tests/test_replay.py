@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from conftest import CORE
 from okdsim_fixture import OkdSim
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "testdata" / "kube-apiserver-1.26"
@@ -157,7 +158,7 @@ class Replayer:
 
 @pytest.fixture(scope="module")
 def rp(tmp_path_factory):
-    s = OkdSim(tmp_path_factory.mktemp("replay")).start()
+    s = OkdSim(tmp_path_factory.mktemp("replay"), extra_args=CORE).start()
     yield Replayer(s)
     s.stop()
 
@@ -277,7 +278,7 @@ def test_14_events(rp):
 def test_15_authn_authz(tmp_path):
     ex = load("15-authn-authz.json")
     admin = "admin-token"
-    sim = OkdSim(tmp_path, token=admin, rbac=True).start()
+    sim = OkdSim(tmp_path, token=admin, rbac=True, extra_args=CORE).start()
     try:
         rp = Replayer(sim, token=admin)
         assert sim.request("POST", "/api/v1/namespaces", {"metadata": {"name": "transcripts"}})[0] == 201
@@ -303,7 +304,7 @@ def test_15_authn_authz(tmp_path):
 
 def test_16_watch_after_restart(tmp_path):
     ex = load("16-watch-after-apiserver-restart-410.json")
-    sim = OkdSim(tmp_path, state=tmp_path / "state.json").start()
+    sim = OkdSim(tmp_path, state=tmp_path / "state.json", extra_args=CORE).start()
     try:
         sim.request("POST", "/api/v1/namespaces", {"metadata": {"name": "transcripts"}})
         rvs = []
