@@ -4,7 +4,12 @@ later, level-driven revert) and deployment rollout recording, against a real doc
 import json
 import time
 
-from openshift_env import IMAGE_API, okd_env, settle, start_env, stop_env, wait_for  # noqa: F401
+import pytest
+
+pytest.register_assert_rewrite("openshift_env")
+from openshift_env import IMAGE_API, settle, start_env, stop_env, wait_for  # noqa: E402
+
+pytest_plugins = ("openshift_env",)  # the okd_env fixture
 
 NS = "ctl"
 FP = 'spec.template.spec.containers[?(@.name=="web")].image'
