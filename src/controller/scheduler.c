@@ -51,6 +51,7 @@ struct source {
     char *message;
     int64_t last_poll_real;
     int64_t last_change_real;
+    int64_t last_change_mono;
 };
 
 struct registry_limits {
@@ -513,15 +514,15 @@ static void set_str(char **dst, const char *v)
     *dst = v ? strdup(v) : NULL;
 }
 
-bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now,
-                        const struct scheduler_result *res)
+int scheduler_complete(struct scheduler *s, const char *source_key, int64_t now,
+                       const struct scheduler_result *res)
 {
-    bool changed = false;
+    int flags = 0;
     pthread_mutex_lock(&s->lock);
     struct source *src = strmap_get(s->sources, source_key);
     if (!src || !src->in_flight) {
         pthread_mutex_unlock(&s->lock);
-        return false; /* not handed out by take_due: a caller bug, ignored */
+        return 0; /* not handed out by take_due: a caller bug, ignored */
     }
     s->in_flight--;
     struct registry_limits *r = registry_get(s, src->registry);
@@ -531,13 +532,18 @@ bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now
     if (src->nsubs == 0) {
         strmap_remove(s->sources, source_key); /* lost its subscribers while in flight */
         pthread_mutex_unlock(&s->lock);
-        return false;
+        return 0;
     }
     src->last_poll_real = time_real_ns();
     if (res->ok) {
-        changed = !src->digest || !res->digest || strcmp(src->digest, res->digest) != 0;
-        if (changed)
+        bool changed = !src->digest || !res->digest || strcmp(src->digest, res->digest) != 0;
+        if (changed) {
             src->last_change_real = src->last_poll_real;
+            src->last_change_mono = now;
+            flags |= SCHEDULER_CHANGED;
+        }
+        if (src->failures > 0)
+            flags |= SCHEDULER_RECOVERED;
         set_str(&src->digest, res->digest);
         json_decref(src->children);
         src->children = res->children ? jsonx_dup(res->children) : NULL;
@@ -547,6 +553,9 @@ bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now
         src->backoff_until = 0;
         src->due = now + src->interval_ns - jitter_of(s, src->interval_ns);
     } else {
+        if (src->failures == 0 || !src->reason || !res->reason ||
+            strcmp(src->reason, res->reason) != 0)
+            flags |= SCHEDULER_FIRST_FAILURE;
         src->failures++;
         set_str(&src->reason, res->reason);
         set_str(&src->message, res->message);
@@ -558,7 +567,22 @@ bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now
     }
     heap_push(s, src);
     pthread_mutex_unlock(&s->lock);
-    return changed;
+    return flags;
+}
+
+void scheduler_spread(struct scheduler *s, int64_t now)
+{
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->heap_len; i++) {
+        struct source *src = s->heap[i];
+        int64_t due = now + jitter_of(s, src->interval_ns);
+        if (src->failures == 0 || due > src->due)
+            src->due = due;
+    }
+    /* Rebuild the heap order after changing many keys. */
+    for (size_t i = s->heap_len / 2 + 1; i-- > 0;)
+        heap_down(s, i);
+    pthread_mutex_unlock(&s->lock);
 }
 
 int64_t scheduler_next_due(struct scheduler *s)
@@ -570,7 +594,7 @@ int64_t scheduler_next_due(struct scheduler *s)
 }
 
 int scheduler_observation(struct scheduler *s, const char *source_key, char **digest,
-                          json_t **children)
+                          json_t **children, int64_t *seen_at)
 {
     int rc = -ENOENT;
     *digest = NULL;
@@ -580,6 +604,8 @@ int scheduler_observation(struct scheduler *s, const char *source_key, char **di
     if (src && src->digest) {
         *digest = strdup(src->digest);
         *children = json_incref(src->children); /* never modified once stored */
+        if (seen_at)
+            *seen_at = src->last_change_mono;
         rc = *digest ? 0 : -ENOMEM;
     }
     pthread_mutex_unlock(&s->lock);
