@@ -37,7 +37,7 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 DEPS      := $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d
 
 .PHONY: all unit test test-c test-py test-okdsim test-integration bench fuzz clean \
-        install-deps deps format format-check lint
+        install-deps deps format format-check lint bundle image
 
 all: $(BUILD)/istrigger
 
@@ -107,6 +107,20 @@ format-check:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr -Iinclude --suppress=missingIncludeSystem src
+
+# Packaging (issue 8). `make bundle` regenerates olm-bundle/ (CSV, bundle copies of crds/,
+# annotations, file-based catalog) from crds/, manifests/ and VERSION; `make image` builds the
+# operator image with podman or buildah, where one of them is installed (not on this machine by
+# default: `apt-get install podman`), and needs the base images reachable.
+IMAGE_REPO ?= quay.io/istrigger/istrigger
+IMAGE      ?= $(IMAGE_REPO):v$(VERSION)
+bundle:
+	IMAGE_REPO=$(IMAGE_REPO) $(PYTHON) scripts/gen-bundle.py
+
+image:
+	@if command -v podman >/dev/null 2>&1; then podman build -f Containerfile -t $(IMAGE) .; \
+	elif command -v buildah >/dev/null 2>&1; then buildah bud -f Containerfile -t $(IMAGE) .; \
+	else echo "make image: needs podman or buildah (apt-get install podman)" >&2; exit 1; fi
 
 clean:
 	rm -rf build build-asan build-fuzz

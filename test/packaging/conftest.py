@@ -1,0 +1,40 @@
+"""Shared fixtures of the packaging tests: the repository root, YAML loading, the generated
+bundle. The okdsim fixture (a stand-in OKD API server run by real kubectl) comes from
+test/okdsim/tests/okdsim_fixture.py."""
+import pathlib
+import sys
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "test" / "lib"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+
+def load_one(path):
+    docs = [d for d in yaml.safe_load_all(pathlib.Path(path).read_text()) if d is not None]
+    assert len(docs) == 1, "%s: expected one object, found %d" % (path, len(docs))
+    return docs[0]
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def csv():
+    return load_one(ROOT / "olm-bundle/manifests/istrigger.clusterserviceversion.yaml")
+
+
+@pytest.fixture(scope="session")
+def manifests():
+    """{file name: object} of manifests/*.yaml, without the kustomization."""
+    return {p.name: load_one(p) for p in sorted((ROOT / "manifests").glob("*.yaml"))
+            if p.name != "kustomization.yaml"}
+
+
+@pytest.fixture(scope="session")
+def crd_files():
+    return [p for p in sorted((ROOT / "crds").glob("*.yaml")) if p.name != "kustomization.yaml"]
