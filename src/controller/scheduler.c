@@ -292,6 +292,30 @@ int scheduler_set_registry_limits(struct scheduler *s, const char *registry, dou
     return r ? 0 : -ENOMEM;
 }
 
+void scheduler_set_defaults(struct scheduler *s, int max_in_flight, int max_in_flight_per_registry,
+                            double rps)
+{
+    pthread_mutex_lock(&s->lock);
+    if (max_in_flight > 0)
+        s->opts.max_in_flight = max_in_flight;
+    if (max_in_flight_per_registry > 0)
+        s->opts.max_in_flight_per_registry = max_in_flight_per_registry;
+    if (rps >= 0)
+        s->opts.requests_per_second = rps;
+    struct strmap_iter it = {0};
+    void *v;
+    while (strmap_next(s->registries, &it, NULL, &v)) {
+        struct registry_limits *r = v;
+        if (r->overridden)
+            continue;
+        r->max_in_flight = s->opts.max_in_flight_per_registry;
+        if (r->rps != s->opts.requests_per_second)
+            r->tokens = registry_burst(r);
+        r->rps = s->opts.requests_per_second;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 void scheduler_clear_registry_limits(struct scheduler *s)
 {
     pthread_mutex_lock(&s->lock);

@@ -79,6 +79,11 @@ void scheduler_free(struct scheduler *s);
  * Applies at once. 0 or -ENOMEM. */
 int scheduler_set_registry_limits(struct scheduler *s, const char *registry, double rps,
                                   int max_in_flight);
+/* Change the global in-flight limit and the per-registry defaults (values <= 0 keep the
+ * current one; rps < 0 keeps, 0 means unlimited). Applies at once. */
+void scheduler_set_defaults(struct scheduler *s, int max_in_flight, int max_in_flight_per_registry,
+                            double rps);
+
 /* Forget every per-registry override (before re-applying a new configuration). */
 void scheduler_clear_registry_limits(struct scheduler *s);
 
