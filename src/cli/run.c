@@ -9,6 +9,8 @@
 #include "istrigger/cli/cli.h"
 #include "istrigger/controller/operator.h"
 #include "istrigger/controller/sync.h"
+#include "istrigger/http/server.h"
+#include "istrigger/http/status.h"
 #include "istrigger/kube/shutdown.h"
 #include "istrigger/util/duration.h"
 #include "istrigger/util/err.h"
@@ -235,17 +237,30 @@ int cli_run(int argc, char **argv)
         return 1;
     }
     log_info(op->identity, "istrigger %s starting", ISTRIGGER_VERSION);
-    rc = operator_start(op);
+    /* The HTTP listener (issue 7 owns its options: auth, TLS). */
+    struct http_server *http = NULL;
+    struct http_server_opts hopts;
+    http_server_opts_default(&hopts);
+    hopts.listen = cfg.listen;
+    rc = http_server_start(&hopts, &http);
+    if (rc < 0)
+        err_wrap(rc, "starting the HTTP listener on %s", cfg.listen);
+    if (rc == 0)
+        rc = operator_start(op);
     if (rc == 0)
         rc = sync_controller_start(op);
+    if (rc == 0)
+        status_set_ready(true);
     if (rc < 0) {
         log_error(NULL, "%s", err_msg());
     } else {
         int sig = kube_shutdown_wait(-1);
         log_info(op->identity, "shutting down (signal %d)", sig);
     }
+    status_set_ready(false);
     operator_stop(op); /* release the lease first: a successor starts at once */
     sync_controller_stop(op);
+    http_server_stop(http);
     operator_free(op);
     return rc < 0 ? 1 : 0;
 }
