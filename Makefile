@@ -36,7 +36,7 @@ UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 DEPS      := $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d
 
-.PHONY: all unit test test-c test-py test-okdsim test-integration bench fuzz clean \
+.PHONY: demo all unit test test-c test-py test-okdsim test-integration bench fuzz clean \
         install-deps deps format format-check lint bundle image
 
 all: $(BUILD)/istrigger
@@ -62,6 +62,11 @@ $(BUILD)/test/%: test/unit/%.c $(BUILD)/libistrigger.a
 # Unit tests: every cmocka binary; scripts/run-unit.sh sums the results.
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(BUILD) $(UNIT_BINS)
+
+# The main job: the operator against okdsim and a local registry, narrated (scripts/demo.py).
+demo: deps
+	$(MAKE) -j2 all
+	$(PYTHON) scripts/demo.py
 
 install-deps deps:
 	@scripts/install-deps.sh

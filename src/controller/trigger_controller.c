@@ -59,6 +59,8 @@ struct trigger_controller {
     struct kube_informer *streams;
     struct workqueue *queue;
     struct kind_ctx kind_ctx[NKINDS];
+    bool (*may_write)(void *ctx);
+    void *may_write_ctx;
     bool running;
 };
 
@@ -502,6 +504,8 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
 
     if (!keep)
         return -ENOMEM;
+    if (tc->may_write && !tc->may_write(tc->may_write_ctx))
+        return 0; /* a standby replica; enqueue_all runs when it starts leading */
     if (!it || jsonx_str(it, "metadata", "deletionTimestamp")) {
         _cleanup_json_ json_t *ghost = NULL;
         if (!it) {
@@ -565,6 +569,11 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
         const char *skey;
         json_t *is;
         json_object_foreach (streams, skey, is) {
+            /* Only streams of this namespace: lookupPolicy.local only serves pods of the
+             * stream's own namespace (§6.2), and flipping it on another namespace's stream
+             * would let a user there change what they could not patch themselves. */
+            if (strcmp(jsonx_str(is, "metadata", "namespace") ?: "", ns))
+                continue;
             json_object_set_new(keep, skey, json_true());
             if (apply_stream(tc, key, true, is) < 0)
                 log_warn(key, "setting lookupPolicy: %s", err_msg());
@@ -583,6 +592,18 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
         return -1;
     }
     return (obs.apply_err && obs.apply_err != -EBADMSG) || r < 0 ? -1 : 0;
+}
+
+void trigger_controller_enqueue_all(struct trigger_controller *tc)
+{
+    _cleanup_json_ json_t *all = NULL;
+    size_t i;
+    json_t *it;
+
+    if (kube_cache_list(tc->triggers, NULL, &all) < 0)
+        return;
+    json_array_foreach (all, i, it)
+        enqueue_obj(tc, it);
 }
 
 static int reconcile_cb(void *ctx, const char *key)
@@ -654,6 +675,8 @@ int trigger_controller_new(const struct trigger_controller_opts *opts,
         return -ENOMEM;
     tc->client = opts->client;
     tc->recorder = opts->recorder;
+    tc->may_write = opts->may_write;
+    tc->may_write_ctx = opts->may_write_ctx;
     h.ctx = tc;
     if ((r = new_informer(tc, KUBE_RES_IMAGETRIGGERS, opts, "imagetriggers", &tc->triggers)) ||
         (r = kube_informer_add_index(tc->triggers, INDEX_TARGET, index_target)) ||

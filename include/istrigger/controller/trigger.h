@@ -19,6 +19,7 @@
 #define ISTRIGGER_CONTROLLER_TRIGGER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct kube_client;
@@ -31,6 +32,11 @@ struct trigger_controller_opts {
     const char *const *namespaces;  /* NULL-terminated; NULL: all namespaces */
     int workers;                    /* 0: 2 */
     int64_t resync_ns;              /* periodic re-check of everything; 0: 10 minutes */
+    /* Writes happen only while this returns true (leader election); NULL: always. A key
+     * reconciled while not leading is dropped; call trigger_controller_enqueue_all when
+     * leadership is gained. */
+    bool (*may_write)(void *ctx);
+    void *may_write_ctx;
 };
 
 /* Create the controller (informers, indexes, queue); nothing runs yet. NEW in *out
@@ -50,6 +56,9 @@ void trigger_controller_free(struct trigger_controller *tc);
 
 /* The "imagetriggers" status snapshot (status.h shape) from the caches. NEW array. */
 json_t *trigger_controller_snapshot(void *tc);
+
+/* Queue every cached ImageTrigger (on gaining leadership, or a settings change). */
+void trigger_controller_enqueue_all(struct trigger_controller *tc);
 
 /* Reconcile one key now on the calling thread (tests, benchmarks). Same return convention as
  * a workqueue reconcile function. */

@@ -119,13 +119,16 @@ def stream_type(sim):
 
 
 def make_stream_type():
-    return ResourceType(
+    rt = ResourceType(
         group=GROUP, version=VERSION, resource="imagestreams", kind="ImageStream",
         namespaced=True, short_names=["is"], categories=["all"], subresources=["status"],
         has_generation=True, bumps_generation=stream_bumps_generation,
         on_create=stream_on_create, on_update=stream_on_update, strategic_merge=False,
         table=stream_row,
         table_columns=[_col("Image Repository"), _col("Tags"), _col("Updated")])
+    # imageStreamFieldSelectorKeyConversionFunc (reference §1)
+    rt.field_selectors = ("spec.dockerImageRepository", "status.dockerImageRepository")
+    return rt
 
 
 # ------------------------------------------------------------------------------------------
