@@ -29,6 +29,7 @@
 #include "istrigger/controller/sync.h"
 
 #include "istrigger/http/metrics.h"
+#include "istrigger/http/metrics_catalog.h"
 #include "istrigger/http/status.h"
 #include "istrigger/kube/client.h"
 #include "istrigger/kube/events.h"
@@ -80,9 +81,10 @@ struct stream_state {
     struct strmap *backoff;  /* tag -> struct tag_backoff */
 };
 
+/* Families of the metrics catalog (http/metrics_catalog.h) plus the sync controller's own. */
 struct sync_metrics {
-    struct metric *polls, *registry_requests, *poll_seconds, *imports, *import_latency;
-    struct metric *tracked_tags, *sources, *backoffs, *queue_depth, *leader, *in_flight;
+    const struct metrics_catalog *c;
+    struct metric *sources, *backoffs, *queue_depth, *in_flight;
 };
 
 struct sync_controller {
@@ -368,9 +370,8 @@ static void poll_done(void *vctx, const struct registry_result *r)
     struct poll_ctx *pc = vctx;
     struct sync_controller *ctl = pc->ctl;
     int64_t now = time_mono_ns();
-    const char *result = r->err == 0 ? "success" : reason_of(r->err);
-    metrics_inc(ctl->m.polls, pc->registry, result);
-    metrics_observe(ctl->m.poll_seconds, (double)(now - pc->started) / NS_PER_SEC, pc->registry);
+    metrics_observe(ctl->m.c->poll_duration, (double)(now - pc->started) / NS_PER_SEC,
+                    pc->registry);
 
     struct scheduler_result sr = {.ok = r->err == 0,
                                   .digest = r->digest,
@@ -386,6 +387,8 @@ static void poll_done(void *vctx, const struct registry_result *r)
     if (r->err == -EACCES)
         keyring_mark_stale(ctl, pc->ns); /* re-read the pull secrets at once */
     int flags = scheduler_complete(ctl->sched, pc->source_key, now, &sr);
+    metrics_inc(ctl->m.c->polls, pc->registry,
+                !sr.ok ? "error" : (flags & SCHEDULER_CHANGED) ? "changed" : "unchanged");
     _cleanup_json_ json_t *subs = scheduler_subscribers(ctl->sched, pc->source_key);
     if (sr.ok)
         log_debug(pc->ref, "digest %s%s", r->digest, flags & SCHEDULER_CHANGED ? " (new)" : "");
@@ -470,15 +473,6 @@ static void *poller_main(void *arg)
         registry_batch_step(ctl->batch, wait);
     }
     return NULL;
-}
-
-static void on_registry_request(void *vctl, const char *host, const char *kind, int status)
-{
-    struct sync_controller *ctl = vctl;
-    char code[16];
-    snprintf(code, sizeof(code), "%d", status);
-    const char *method = strcmp(kind, "head") == 0 ? "HEAD" : "GET";
-    metrics_inc(ctl->m.registry_requests, host, method, code);
 }
 
 /* ---- reconcile (work queue workers) ---- */
@@ -648,6 +642,16 @@ static bool recently_imported(struct sync_controller *ctl, const char *key,
 
 /* POST one ImageStreamImport for the changed tags and report each tag's outcome. Returns
  * >0 to requeue after that many ms, 0 done. */
+/* The registry of a tag's reference, for metric labels ("" when it does not parse). */
+static void registry_of(const char *from, char *out, size_t size)
+{
+    struct image_ref ref;
+    out[0] = 0;
+    if (image_ref_parse(from, &ref) == 0)
+        snprintf(out, size, "%s", ref.registry);
+    image_ref_free(&ref);
+}
+
 static int import_tags(struct sync_controller *ctl, const char *key, const json_t *is,
                        struct decision *d, size_t n)
 {
@@ -679,7 +683,9 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
         char msg[ERR_MSG_MAX];
         snprintf(msg, sizeof(msg), "%s", err_msg());
         for (size_t i = 0; i < n; i++) {
-            metrics_inc(ctl->m.imports, "error");
+            char reg[256];
+            registry_of(d[i].tag->from, reg, sizeof(reg));
+            metrics_inc(ctl->m.c->imports, ns, reg, "failure");
             tag_import_result(ctl, key, d[i].tag->tag, NULL, false);
             record_import(ctl, ns, name, d[i].tag->tag, d[i].tag->from, d[i].expected,
                           d[i].tag->current_image, false, msg, -1);
@@ -697,11 +703,13 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
     }
     for (size_t i = 0; i < nres && i < n; i++) {
         const struct sync_tracked_tag *t = d[i].tag;
+        char reg[256];
+        registry_of(t->from, reg, sizeof(reg));
         if (res[i].success) {
             double latency = d[i].seen_at > 0 ? (double)(done - d[i].seen_at) / NS_PER_SEC : -1;
-            metrics_inc(ctl->m.imports, "success");
+            metrics_inc(ctl->m.c->imports, ns, reg, "success");
             if (latency >= 0)
-                metrics_observe(ctl->m.import_latency, latency);
+                metrics_observe(ctl->m.c->detection_to_import, latency, reg);
             tag_import_result(ctl, key, t->tag, res[i].image ? res[i].image : d[i].expected,
                               true);
             record_import(ctl, ns, name, t->tag, t->from, res[i].image, t->current_image, true,
@@ -711,7 +719,7 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
                          t->tag, res[i].image ? res[i].image : d[i].expected,
                          latency >= 0 ? latency : 0.0);
         } else {
-            metrics_inc(ctl->m.imports, "failed");
+            metrics_inc(ctl->m.c->imports, ns, reg, "failure");
             tag_import_result(ctl, key, t->tag, NULL, false);
             record_import(ctl, ns, name, t->tag, t->from, d[i].expected, t->current_image, false,
                           res[i].message, -1);
@@ -871,12 +879,11 @@ static void collect_metrics(void *vctl)
     struct sync_controller *ctl = vctl;
     struct scheduler_stats st;
     scheduler_get_stats(ctl->sched, &st);
-    metrics_set(ctl->m.tracked_tags, (double)st.tags);
     metrics_set(ctl->m.sources, (double)st.sources);
     metrics_set(ctl->m.backoffs, (double)st.backoffs);
     metrics_set(ctl->m.in_flight, (double)st.in_flight);
     metrics_set(ctl->m.queue_depth, (double)workqueue_len(ctl->queue), "imagestreams");
-    metrics_set(ctl->m.leader, operator_is_leader(ctl->op) ? 1.0 : 0.0);
+    metrics_set(ctl->m.c->leader, operator_is_leader(ctl->op) ? 1.0 : 0.0);
 }
 
 static json_t *sources_snapshot(void *vctl)
@@ -918,32 +925,9 @@ static void *status_main(void *arg)
 
 static void init_metrics(struct sync_metrics *m)
 {
-    static const char *const reg_result[] = {"registry", "result", NULL};
-    static const char *const reg_method_code[] = {"registry", "method", "code", NULL};
-    static const char *const reg[] = {"registry", NULL};
-    static const char *const result[] = {"result", NULL};
     static const char *const queue[] = {"queue", NULL};
     static const char *const none[] = {NULL};
-    m->polls = metrics_counter("istrigger_polls_total",
-                               "Registry digest checks by registry and result.", reg_result);
-    m->registry_requests =
-        metrics_counter("istrigger_registry_requests_total",
-                        "HTTP requests to registries by registry, method and status code "
-                        "(0: transport error).",
-                        reg_method_code);
-    m->poll_seconds = metrics_histogram("istrigger_poll_duration_seconds",
-                                        "Time to check one source's digest, by registry.", reg,
-                                        METRICS_DEFAULT_BUCKETS, METRICS_DEFAULT_NBUCKETS);
-    m->imports = metrics_counter("istrigger_imports_total",
-                                 "Tag imports requested through ImageStreamImport, by result "
-                                 "(success, failed: refused by the importer, error: API error).",
-                                 result);
-    m->import_latency = metrics_histogram(
-        "istrigger_detection_to_import_seconds",
-        "Time from seeing a new digest in the registry to the completed import.", none,
-        METRICS_LATENCY_BUCKETS, METRICS_LATENCY_NBUCKETS);
-    m->tracked_tags =
-        metrics_gauge("istrigger_tracked_tags", "ImageStream tags being polled.", none);
+    m->c = metrics_catalog();
     m->sources = metrics_gauge("istrigger_unique_sources",
                                "Distinct sources polled (tags sharing one share a poll).", none);
     m->backoffs = metrics_gauge("istrigger_source_backoffs",
@@ -951,8 +935,6 @@ static void init_metrics(struct sync_metrics *m)
     m->in_flight = metrics_gauge("istrigger_polls_in_flight", "Registry checks in flight.", none);
     m->queue_depth =
         metrics_gauge("istrigger_workqueue_depth", "Keys waiting in a work queue.", queue);
-    m->leader = metrics_gauge("istrigger_leader",
-                              "1 when this replica is the leader (polls and imports).", none);
 }
 
 int sync_controller_start(struct operator *op)
@@ -986,8 +968,7 @@ int sync_controller_start(struct operator *op)
         return rc;
     struct registry_client_opts ro = {.timeout_ns = op->cfg.registry_timeout_ns,
                                       .max_retries = -1, /* the scheduler backs off */
-                                      .on_request = on_registry_request,
-                                      .on_request_ctx = ctl};
+                                      .on_request = metrics_on_registry_request};
     rc = registry_client_new(&ro, &ctl->reg);
     if (rc < 0)
         return err_wrap(rc, "creating the registry client");
