@@ -24,11 +24,11 @@
 enum opt_type { OPT_STRING, OPT_DURATION, OPT_BOOL, OPT_INT, OPT_DOUBLE, OPT_PLATFORM };
 
 struct opt {
-    const char *name;  /* --name */
-    const char *env;   /* environment variable */
-    const char *env2;  /* second accepted variable (OLM, Kubernetes conventions), or NULL */
+    const char *name; /* --name */
+    const char *env;  /* environment variable */
+    const char *env2; /* second accepted variable (OLM, Kubernetes conventions), or NULL */
     enum opt_type type;
-    size_t offset;     /* in struct operator_config */
+    size_t offset; /* in struct operator_config */
     const char *help;
 };
 
@@ -58,12 +58,12 @@ static const struct opt opts[] = {
      "the leader steps down when it could not renew for this long (default 10s)"},
     {"retry-period", "ISTRIGGER_RETRY_PERIOD", NULL, OPT_DURATION, OFF(retry_period_ns),
      "interval of lease attempts and renewals (default 2s)"},
-    {"default-interval", "ISTRIGGER_DEFAULT_INTERVAL", NULL, OPT_DURATION,
-     OFF(default_interval_ns), "interval of adopted scheduled tags (default 1m)"},
-    {"minimum-interval", "ISTRIGGER_MINIMUM_INTERVAL", NULL, OPT_DURATION,
-     OFF(minimum_interval_ns), "lowest poll interval; lower annotations are raised (default 10s)"},
-    {"adopt-scheduled-tags", "ISTRIGGER_ADOPT_SCHEDULED_TAGS", NULL, OPT_BOOL,
-     OFF(adopt_scheduled), "poll importPolicy.scheduled tags without annotation (default true)"},
+    {"default-interval", "ISTRIGGER_DEFAULT_INTERVAL", NULL, OPT_DURATION, OFF(default_interval_ns),
+     "interval of adopted scheduled tags (default 1m)"},
+    {"minimum-interval", "ISTRIGGER_MINIMUM_INTERVAL", NULL, OPT_DURATION, OFF(minimum_interval_ns),
+     "lowest poll interval; lower annotations are raised (default 10s)"},
+    {"adopt-scheduled-tags", "ISTRIGGER_ADOPT_SCHEDULED_TAGS", NULL, OPT_BOOL, OFF(adopt_scheduled),
+     "poll importPolicy.scheduled tags without annotation (default true)"},
     {"max-concurrent-polls", "ISTRIGGER_MAX_CONCURRENT_POLLS", NULL, OPT_INT,
      OFF(max_concurrent_polls), "registry checks in flight, all registries (default 32)"},
     {"max-concurrent-per-registry", "ISTRIGGER_MAX_CONCURRENT_PER_REGISTRY", NULL, OPT_INT,
@@ -74,11 +74,12 @@ static const struct opt opts[] = {
      "longest wait after failures of a source or an import (default 5m)"},
     {"secrets-refresh", "ISTRIGGER_SECRETS_REFRESH", NULL, OPT_DURATION, OFF(secrets_refresh_ns),
      "how long pull secrets are cached (refreshed at once after a 401; default 5m)"},
-    {"registry-timeout", "ISTRIGGER_REGISTRY_TIMEOUT", NULL, OPT_DURATION,
-     OFF(registry_timeout_ns), "timeout of one registry request (default 30s)"},
+    {"registry-timeout", "ISTRIGGER_REGISTRY_TIMEOUT", NULL, OPT_DURATION, OFF(registry_timeout_ns),
+     "timeout of one registry request (default 30s)"},
     {"control-plane-platform", "ISTRIGGER_CONTROL_PLANE_PLATFORM", NULL, OPT_PLATFORM,
-     OFF(platform_os), "OS/ARCH of the control plane, the child OpenShift keeps from a manifest "
-                       "list in Legacy mode (default linux/amd64)"},
+     OFF(platform_os),
+     "OS/ARCH of the control plane, the child OpenShift keeps from a manifest "
+     "list in Legacy mode (default linux/amd64)"},
     {"watch-config", "ISTRIGGER_WATCH_CONFIG", NULL, OPT_BOOL, OFF(watch_config),
      "follow the ImageTriggerConfig named cluster (default true)"},
     {"workers", "ISTRIGGER_WORKERS", NULL, OPT_INT, OFF(workers),
@@ -91,15 +92,16 @@ static const struct opt opts[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: istrigger run [OPTIONS]\n\n"
-                 "Run the operator: poll the registries of annotated ImageStream tags on their own\n"
-                 "interval and import changed tags through OpenShift (ImageStreamImport).\n\n"
-                 "Options (each also read from the environment variable shown):\n");
+    fprintf(out,
+            "Usage: istrigger run [OPTIONS]\n\n"
+            "Run the operator: poll the registries of annotated ImageStream tags on their own\n"
+            "interval and import changed tags through OpenShift (ImageStreamImport).\n\n"
+            "Options (each also read from the environment variable shown):\n");
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         const struct opt *o = &opts[i];
         const char *arg = o->type == OPT_BOOL ? "[=BOOL]" : "=VALUE";
-        fprintf(out, "  --%s%s  [$%s%s%s]\n      %s\n", o->name, arg, o->env,
-                o->env2 ? ", $" : "", o->env2 ? o->env2 : "", o->help);
+        fprintf(out, "  --%s%s  [$%s%s%s]\n      %s\n", o->name, arg, o->env, o->env2 ? ", $" : "",
+                o->env2 ? o->env2 : "", o->help);
     }
     fprintf(out, "  -v, --log-level=LEVEL, --log-format=logfmt|json  [$ISTRIGGER_LOG_LEVEL, "
                  "$ISTRIGGER_LOG_FORMAT]\n  -h, --help\n");
@@ -230,7 +232,7 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "istrigger run: %s\n", err_msg());
         return 1;
     }
-    struct operator *op = NULL;
+    struct operator* op = NULL;
     int rc = operator_new(&cfg, &op);
     if (rc < 0) {
         log_error(NULL, "%s", err_msg());

@@ -97,8 +97,8 @@ static void settings_copy(struct operator_settings *dst, const struct operator_s
 {
     *dst = *src;
     for (int i = 0; i < src->nregistries; i++)
-        dst->registries[i].ca_pem = src->registries[i].ca_pem ? strdup(src->registries[i].ca_pem)
-                                                              : NULL;
+        dst->registries[i].ca_pem =
+            src->registries[i].ca_pem ? strdup(src->registries[i].ca_pem) : NULL;
     dst->namespaces = dup_strv(src->namespaces);
 }
 
@@ -146,7 +146,7 @@ static void settings_from_flags(struct operator_settings *s, const struct operat
     s->registry_rps = c->registry_rps;
 }
 
-int operator_init(struct operator *op, const struct operator_config *cfg)
+int operator_init(struct operator* op, const struct operator_config *cfg)
 {
     op->cfg = *cfg;
     pthread_mutex_init(&op->lock, NULL);
@@ -189,9 +189,9 @@ static void on_api_request(const char *verb, const char *resource, int code)
         metrics_inc(api_requests_metric, verb, resource, c);
 }
 
-int operator_new(const struct operator_config *cfg, struct operator **out)
+int operator_new(const struct operator_config *cfg, struct operator** out)
 {
-    struct operator *op = calloc(1, sizeof(*op));
+    struct operator* op = calloc(1, sizeof(*op));
     if (!op)
         return -ENOMEM;
     int rc = operator_init(op, cfg);
@@ -227,7 +227,7 @@ fail:
 
 /* ---- listeners and settings ---- */
 
-int operator_add_listener(struct operator *op, operator_listener_fn fn, void *ctx)
+int operator_add_listener(struct operator* op, operator_listener_fn fn, void *ctx)
 {
     pthread_mutex_lock(&op->lock);
     int rc = -ENOSPC;
@@ -241,7 +241,7 @@ int operator_add_listener(struct operator *op, operator_listener_fn fn, void *ct
     return rc;
 }
 
-static void run_listeners(struct operator *op)
+static void run_listeners(struct operator* op)
 {
     pthread_mutex_lock(&op->lock);
     int n = op->nlisteners;
@@ -252,14 +252,14 @@ static void run_listeners(struct operator *op)
         l[i].fn(l[i].ctx);
 }
 
-void operator_settings_copy(struct operator *op, struct operator_settings *out)
+void operator_settings_copy(struct operator* op, struct operator_settings *out)
 {
     pthread_mutex_lock(&op->lock);
     settings_copy(out, &op->settings);
     pthread_mutex_unlock(&op->lock);
 }
 
-bool operator_registry_settings(struct operator *op, const char *host,
+bool operator_registry_settings(struct operator* op, const char *host,
                                 struct operator_registry *out)
 {
     bool found = false;
@@ -285,7 +285,7 @@ static bool strv_has(char *const *v, const char *s)
     return false;
 }
 
-bool operator_namespace_tracked(struct operator *op, const char *ns)
+bool operator_namespace_tracked(struct operator* op, const char *ns)
 {
     if (op->watch_namespaces && !strv_has(op->watch_namespaces, ns))
         return false;
@@ -295,7 +295,7 @@ bool operator_namespace_tracked(struct operator *op, const char *ns)
     return ok;
 }
 
-bool operator_is_leader(struct operator *op)
+bool operator_is_leader(struct operator* op)
 {
     return !op->leader || kube_leader_is_leader(op->leader);
 }
@@ -365,8 +365,7 @@ static int settings_from_config(const struct operator_config *cfg, const json_t 
     s->max_concurrent_polls = (int)mc;
     size_t i;
     json_t *r;
-    json_array_foreach(jsonx_get(spec, "registries"), i, r)
-    {
+    json_array_foreach (jsonx_get(spec, "registries"), i, r) {
         if (s->nregistries >= OPERATOR_MAX_REGISTRIES)
             return err_set(-EINVAL, "spec.registries: more than %d entries",
                            OPERATOR_MAX_REGISTRIES);
@@ -382,8 +381,7 @@ static int settings_from_config(const struct operator_config *cfg, const json_t 
             return -ENOMEM;
         size_t k = 0;
         json_t *ns;
-        json_array_foreach(nss, i, ns)
-        {
+        json_array_foreach (nss, i, ns) {
             if (json_is_string(ns))
                 s->namespaces[k++] = strdup(json_string_value(ns));
         }
@@ -399,11 +397,11 @@ static json_t *condition(const char *type, bool ok, const char *reason, const ch
     char now[40];
     time_format_rfc3339(time_real_ns(), now, sizeof(now), false);
     return json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "type", type, "status", ok ? "True" : "False",
-                     "observedGeneration", generation, "lastTransitionTime", now, "reason",
-                     reason, "message", message);
+                     "observedGeneration", generation, "lastTransitionTime", now, "reason", reason,
+                     "message", message);
 }
 
-static void set_conditions(struct operator *op, json_t *cond)
+static void set_conditions(struct operator* op, json_t *cond)
 {
     pthread_mutex_lock(&op->lock);
     /* Keep lastTransitionTime when the status did not change. */
@@ -417,15 +415,16 @@ static void set_conditions(struct operator *op, json_t *cond)
     pthread_mutex_unlock(&op->lock);
 }
 
-int operator_apply_config(struct operator *op, const json_t *itc)
+int operator_apply_config(struct operator* op, const json_t *itc)
 {
     struct operator_settings s;
     int rc = settings_from_config(&op->cfg, itc, &s);
     long long gen = jsonx_int(itc, 0, "metadata", "generation");
     if (rc < 0) {
         operator_settings_clear(&s);
-        log_warn("imagetriggerconfig/" CONFIG_KEY, "invalid configuration, keeping the previous "
-                                                   "one: %s",
+        log_warn("imagetriggerconfig/" CONFIG_KEY,
+                 "invalid configuration, keeping the previous "
+                 "one: %s",
                  err_msg());
         set_conditions(op, condition("Ready", false, "InvalidSpec", err_msg(), gen));
         return rc;
@@ -444,15 +443,15 @@ int operator_apply_config(struct operator *op, const json_t *itc)
     op->settings = s;
     pthread_mutex_unlock(&op->lock);
     if (itc)
-        set_conditions(op, condition("Ready", true, "Applied",
-                                     "the configuration is applied", gen));
+        set_conditions(op,
+                       condition("Ready", true, "Applied", "the configuration is applied", gen));
     else
         set_conditions(op, NULL);
     return 0;
 }
 
 /* Fetch the CA ConfigMaps named by the settings (network: outside the lock). */
-static void fetch_ca_bundles(struct operator *op)
+static void fetch_ca_bundles(struct operator* op)
 {
     struct operator_settings s;
     operator_settings_copy(op, &s);
@@ -461,8 +460,8 @@ static void fetch_ca_bundles(struct operator *op)
         if (!r->ca_configmap[0])
             continue;
         _cleanup_json_ json_t *cm = NULL;
-        int rc = kube_get(op->kube, KUBE_RES_CONFIGMAPS, op->op_namespace, r->ca_configmap,
-                          NULL, &cm);
+        int rc =
+            kube_get(op->kube, KUBE_RES_CONFIGMAPS, op->op_namespace, r->ca_configmap, NULL, &cm);
         const char *pem = rc == 0 ? jsonx_str(cm, "data", r->ca_key) : NULL;
         if (!pem) {
             log_warn("imagetriggerconfig/" CONFIG_KEY,
@@ -485,7 +484,7 @@ static void fetch_ca_bundles(struct operator *op)
 
 static int config_reconcile(void *ctx, const char *key)
 {
-    struct operator *op = ctx;
+    struct operator* op = ctx;
     if (strcmp(key, CONFIG_KEY) == 0) {
         _cleanup_json_ json_t *itc =
             op->config_informer ? kube_cache_get(op->config_informer, NULL, CONFIG_KEY) : NULL;
@@ -501,7 +500,7 @@ static int config_reconcile(void *ctx, const char *key)
 
 static void config_changed(void *ctx, const json_t *old, const json_t *obj)
 {
-    struct operator *op = ctx;
+    struct operator* op = ctx;
     (void)old;
     const char *name = jsonx_str(obj, "metadata", "name");
     if (name && strcmp(name, CONFIG_KEY) == 0)
@@ -510,18 +509,18 @@ static void config_changed(void *ctx, const json_t *old, const json_t *obj)
 
 static void on_started_leading(void *ctx)
 {
-    struct operator *op = ctx;
+    struct operator* op = ctx;
     log_info(op->identity, "started leading");
     workqueue_add(op->config_queue, "leader");
 }
 
 static void on_stopped_leading(void *ctx)
 {
-    struct operator *op = ctx;
+    struct operator* op = ctx;
     log_info(op->identity, "stopped leading");
 }
 
-int operator_start(struct operator *op)
+int operator_start(struct operator* op)
 {
     int rc = workqueue_new("imagetriggerconfig", config_reconcile, op, 1, &op->config_queue);
     if (rc == 0)
@@ -563,7 +562,7 @@ int operator_start(struct operator *op)
     return 0;
 }
 
-void operator_stop(struct operator *op)
+void operator_stop(struct operator* op)
 {
     if (op->leader)
         kube_leader_stop(op->leader);
@@ -573,7 +572,7 @@ void operator_stop(struct operator *op)
         workqueue_shutdown(op->config_queue);
 }
 
-void operator_free(struct operator *op)
+void operator_free(struct operator* op)
 {
     if (!op)
         return;
@@ -592,7 +591,7 @@ void operator_free(struct operator *op)
     free(op);
 }
 
-int operator_update_config_status(struct operator *op, long tracked_tags, long unique_sources,
+int operator_update_config_status(struct operator* op, long tracked_tags, long unique_sources,
                                   long backoffs)
 {
     if (!op->config_informer || !operator_is_leader(op))
@@ -613,8 +612,8 @@ int operator_update_config_status(struct operator *op, long tracked_tags, long u
     if (jsonx_equal(jsonx_get(itc, "status"), status))
         return 0; /* never write what would not change */
     _cleanup_json_ json_t *patch = json_pack("{s:O}", "status", status);
-    int rc = kube_patch(op->kube, KUBE_RES_IMAGETRIGGERCONFIGS, NULL, CONFIG_KEY,
-                        KUBE_PATCH_MERGE, patch, "status", NULL);
+    int rc = kube_patch(op->kube, KUBE_RES_IMAGETRIGGERCONFIGS, NULL, CONFIG_KEY, KUBE_PATCH_MERGE,
+                        patch, "status", NULL);
     if (rc < 0)
         log_warn("imagetriggerconfig/" CONFIG_KEY, "updating status: %s", err_msg());
     return rc;

@@ -68,6 +68,7 @@ struct scheduler {
     struct scheduler_opts opts;
     struct strmap *sources;    /* key -> struct source */
     struct strmap *registries; /* host -> struct registry_limits */
+    struct strmap *streams;    /* stream key -> NULL-terminated array of its source keys */
     struct source **heap;
     size_t heap_len, heap_cap;
     size_t nsubs;
@@ -233,6 +234,15 @@ static int64_t min_interval(const struct source *src)
     return m;
 }
 
+/* The keys of the sources a stream subscribes to: a NULL-terminated malloc'd array. */
+static void strv_free(void *p)
+{
+    char **v = p;
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
 /* ---- lifecycle ---- */
 
 int scheduler_new(const struct scheduler_opts *opts, struct scheduler **out)
@@ -253,7 +263,8 @@ int scheduler_new(const struct scheduler_opts *opts, struct scheduler **out)
     s->rng = s->opts.seed ? s->opts.seed : (unsigned)time_mono_ns();
     s->sources = strmap_new(source_free);
     s->registries = strmap_new(free);
-    if (!s->sources || !s->registries) {
+    s->streams = strmap_new(strv_free);
+    if (!s->sources || !s->registries || !s->streams) {
         scheduler_free(s);
         return -ENOMEM;
     }
@@ -268,6 +279,7 @@ void scheduler_free(struct scheduler *s)
         return;
     strmap_free(s->sources);
     strmap_free(s->registries);
+    strmap_free(s->streams);
     free(s->heap);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -351,36 +363,16 @@ static size_t source_drop_stream(struct source *src, const char *stream)
     return dropped;
 }
 
-static void drop_stream_everywhere(struct scheduler *s, const char *stream)
+/* Drop a source that has no subscribers left (kept while in flight: complete frees it). */
+static void source_drop_if_empty(struct scheduler *s, const char *key)
 {
-    /* Collect emptied sources first: the map must not change while iterating. */
-    struct strmap_iter it = {0};
-    const char *key;
-    void *v;
-    char **empty = NULL;
-    size_t nempty = 0;
-    while (strmap_next(s->sources, &it, &key, &v)) {
-        struct source *src = v;
-        s->nsubs -= source_drop_stream(src, stream);
-        if (src->nsubs == 0) {
-            char **e = realloc(empty, (nempty + 1) * sizeof(*e));
-            if (!e)
-                continue; /* keeps an empty source until the next change: harmless */
-            empty = e;
-            empty[nempty++] = src->key;
-        }
-    }
-    /* A source in flight stays (without subscribers) until its poll completes, so the
-     * registry slot is given back and a re-subscription meanwhile finds it. */
-    for (size_t i = 0; i < nempty; i++) {
-        struct source *src = strmap_get(s->sources, empty[i]);
-        heap_remove(s, src);
-        if (!src->in_flight)
-            strmap_remove(s->sources, empty[i]);
-    }
-    free(empty);
+    struct source *src = strmap_get(s->sources, key);
+    if (!src || src->nsubs > 0)
+        return;
+    heap_remove(s, src);
+    if (!src->in_flight)
+        strmap_remove(s->sources, key);
 }
-
 static struct source *source_get_or_create(struct scheduler *s, const struct scheduler_sub *sub,
                                            int64_t now, bool *created)
 {
@@ -437,11 +429,28 @@ int scheduler_set_stream(struct scheduler *s, const char *stream_key,
 {
     int rc = 0;
     pthread_mutex_lock(&s->lock);
-    /* src->interval_ns still holds the interval before this change until the loop below,
-     * which brings forward the sources that got faster. */
-    drop_stream_everywhere(s, stream_key);
-    for (size_t i = 0; i < n && rc == 0; i++)
+    /* Remove the stream's old subscriptions but keep their sources until the new ones are in:
+     * a source the stream still uses keeps its schedule and its last observation. */
+    char **old = strmap_take(s->streams, stream_key);
+    for (size_t i = 0; old && old[i]; i++) {
+        struct source *src = strmap_get(s->sources, old[i]);
+        if (src)
+            s->nsubs -= source_drop_stream(src, stream_key);
+    }
+    char **keys = n ? calloc(n + 1, sizeof(char *)) : NULL;
+    if (n && !keys)
+        rc = -ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         rc = add_sub(s, stream_key, &subs[i], now);
+        if (rc == 0 && !(keys[i] = strdup(subs[i].source_key)))
+            rc = -ENOMEM;
+    }
+    if (keys && strmap_set(s->streams, stream_key, keys) < 0) {
+        strv_free(keys);
+        rc = -ENOMEM;
+    }
+    /* Sources whose fastest subscriber changed: bring a faster one forward; a slower one
+     * keeps its due time and uses the new interval from its next completion. */
     for (size_t i = 0; i < n; i++) {
         struct source *src = strmap_get(s->sources, subs[i].source_key);
         if (!src)
@@ -451,14 +460,13 @@ int scheduler_set_stream(struct scheduler *s, const char *stream_key,
             reschedule(s, src, now + iv - jitter_of(s, iv));
         src->interval_ns = iv;
     }
-    /* Sources that lost their fastest subscriber keep their due time; the next completion
-     * uses the new (longer) interval. */
-    struct strmap_iter it = {0};
-    void *v;
-    while (strmap_next(s->sources, &it, NULL, &v)) {
-        struct source *src = v;
-        src->interval_ns = min_interval(src);
+    for (size_t i = 0; old && old[i]; i++) {
+        struct source *src = strmap_get(s->sources, old[i]);
+        if (src && src->nsubs > 0)
+            src->interval_ns = min_interval(src);
+        source_drop_if_empty(s, old[i]);
     }
+    strv_free(old);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }

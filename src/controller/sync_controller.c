@@ -88,7 +88,7 @@ struct sync_metrics {
 };
 
 struct sync_controller {
-    struct operator *op;
+    struct operator* op;
     struct kube_informer *informer;
     struct workqueue *queue;
     struct scheduler *sched;
@@ -216,8 +216,7 @@ static struct keyring *keyring_from_secrets(const json_t *list, const char *ns)
     struct keyring *kr = keyring_new();
     size_t i;
     json_t *sec;
-    json_array_foreach(jsonx_get(list, "items"), i, sec)
-    {
+    json_array_foreach (jsonx_get(list, "items"), i, sec) {
         const char *type = jsonx_str(sec, "type");
         const char *field = NULL;
         if (type && strcmp(type, "kubernetes.io/dockerconfigjson") == 0)
@@ -263,8 +262,7 @@ static struct ns_keyring *keyring_acquire(struct sync_controller *ctl, const cha
     fresh->refs = 2; /* the map's and the caller's */
     fresh->fetched_at = now;
     if (rc < 0) {
-        log_warn(ns, "reading pull secrets through imagestreams/%s/secrets: %s", stream,
-                 err_msg());
+        log_warn(ns, "reading pull secrets through imagestreams/%s/secrets: %s", stream, err_msg());
         /* Try again soon; meanwhile keep the credentials we had, if any. */
         fresh->fetched_at = now - ctl->secrets_refresh_ns + KEYRING_RETRY_NS;
         pthread_mutex_lock(&ctl->lock);
@@ -322,8 +320,8 @@ static void stream_event(struct sync_controller *ctl, const char *stream_key, co
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_write(strcmp(type, "Warning") == 0 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, stream_key,
-              "%s: %s", reason, msg);
+    log_write(strcmp(type, "Warning") == 0 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, stream_key, "%s: %s",
+              reason, msg);
     if (!jsonx_get(obj, "kind")) {
         json_t *copy = jsonx_dup(obj);
         json_object_set_new(copy, "kind", json_string("ImageStream"));
@@ -362,7 +360,8 @@ static void enqueue_all(struct sync_controller *ctl, const json_t *streams)
 {
     size_t i;
     json_t *k;
-    json_array_foreach(streams, i, k) workqueue_add(ctl->queue, json_string_value(k));
+    json_array_foreach (streams, i, k)
+        workqueue_add(ctl->queue, json_string_value(k));
 }
 
 static void poll_done(void *vctx, const struct registry_result *r)
@@ -388,7 +387,9 @@ static void poll_done(void *vctx, const struct registry_result *r)
         keyring_mark_stale(ctl, pc->ns); /* re-read the pull secrets at once */
     int flags = scheduler_complete(ctl->sched, pc->source_key, now, &sr);
     metrics_inc(ctl->m.c->polls, pc->registry,
-                !sr.ok ? "error" : (flags & SCHEDULER_CHANGED) ? "changed" : "unchanged");
+                !sr.ok                        ? "error"
+                : (flags & SCHEDULER_CHANGED) ? "changed"
+                                              : "unchanged");
     _cleanup_json_ json_t *subs = scheduler_subscribers(ctl->sched, pc->source_key);
     if (sr.ok)
         log_debug(pc->ref, "digest %s%s", r->digest, flags & SCHEDULER_CHANGED ? " (new)" : "");
@@ -399,12 +400,12 @@ static void poll_done(void *vctx, const struct registry_result *r)
     size_t i;
     json_t *k;
     if (flags & SCHEDULER_FIRST_FAILURE) {
-        json_array_foreach(subs, i, k)
-            stream_event(ctl, json_string_value(k), "Warning", "PollFailed",
-                         "checking %s: %s: %s", pc->ref, sr.reason, sr.message ? sr.message : "");
+        json_array_foreach (subs, i, k)
+            stream_event(ctl, json_string_value(k), "Warning", "PollFailed", "checking %s: %s: %s",
+                         pc->ref, sr.reason, sr.message ? sr.message : "");
     }
     if (flags & SCHEDULER_RECOVERED) {
-        json_array_foreach(subs, i, k)
+        json_array_foreach (subs, i, k)
             stream_event(ctl, json_string_value(k), "Normal", "PollRecovered",
                          "checking %s works again", pc->ref);
     }
@@ -506,8 +507,7 @@ static void report_warnings(struct sync_controller *ctl, const char *key,
 /* Subscribe the tracked tags to their sources. `keys[i]` receives tag i's source key (NULL
  * when the tag's reference does not parse). */
 static int subscribe_tags(struct sync_controller *ctl, const char *key,
-                          const struct sync_stream_tracking *t, struct ns_keyring *kr,
-                          char **keys)
+                          const struct sync_stream_tracking *t, struct ns_keyring *kr, char **keys)
 {
     struct scheduler_sub *subs = calloc(t->ntags ? t->ntags : 1, sizeof(*subs));
     char **refs = calloc(t->ntags ? t->ntags : 1, sizeof(char *));
@@ -525,8 +525,8 @@ static int subscribe_tags(struct sync_controller *ctl, const char *key,
         credential_fingerprint(kr ? keyring_lookup(kr->kr, &ref) : NULL, fp);
         refs[i] = image_ref_format(&ref);
         regs[i] = strdup(ref.registry);
-        if (refs[i] && asprintf(&keys[i], "%s|%s|%s", refs[i], tt->insecure ? "insecure" : "tls",
-                                fp) < 0)
+        if (refs[i] &&
+            asprintf(&keys[i], "%s|%s|%s", refs[i], tt->insecure ? "insecure" : "tls", fp) < 0)
             keys[i] = NULL;
         image_ref_free(&ref);
         if (!refs[i] || !regs[i] || !keys[i]) {
@@ -561,10 +561,10 @@ static void record_import(struct sync_controller *ctl, const char *ns, const cha
 {
     char now[40];
     time_format_rfc3339(time_real_ns(), now, sizeof(now), false);
-    json_t *e = json_pack("{s:s,s:s,s:s,s:[s],s:s,s:s?,s:s?,s:s,s:s}", "time", now, "namespace",
-                          ns, "imageStream", name, "tags", tag, "source", source, "digest",
-                          digest, "previousDigest", previous, "result",
-                          ok ? "Success" : "Failed", "message", message ? message : "");
+    json_t *e = json_pack("{s:s,s:s,s:s,s:[s],s:s,s:s?,s:s?,s:s,s:s}", "time", now, "namespace", ns,
+                          "imageStream", name, "tags", tag, "source", source, "digest", digest,
+                          "previousDigest", previous, "result", ok ? "Success" : "Failed",
+                          "message", message ? message : "");
     if (!e)
         return;
     if (ok && latency >= 0)
@@ -710,12 +710,12 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
             metrics_inc(ctl->m.c->imports, ns, reg, "success");
             if (latency >= 0)
                 metrics_observe(ctl->m.c->detection_to_import, latency, reg);
-            tag_import_result(ctl, key, t->tag, res[i].image ? res[i].image : d[i].expected,
-                              true);
+            tag_import_result(ctl, key, t->tag, res[i].image ? res[i].image : d[i].expected, true);
             record_import(ctl, ns, name, t->tag, t->from, res[i].image, t->current_image, true,
                           NULL, latency);
-            stream_event(ctl, key, "Normal", "Imported", "imported %s = %s, %.1fs after the push "
-                                                         "was seen",
+            stream_event(ctl, key, "Normal", "Imported",
+                         "imported %s = %s, %.1fs after the push "
+                         "was seen",
                          t->tag, res[i].image ? res[i].image : d[i].expected,
                          latency >= 0 ? latency : 0.0);
         } else {
@@ -845,8 +845,7 @@ static void requeue_all(struct sync_controller *ctl)
         return;
     size_t i;
     json_t *obj;
-    json_array_foreach(all, i, obj)
-    {
+    json_array_foreach (all, i, obj) {
         _cleanup_free_ char *key = kube_object_key(obj);
         if (key)
             workqueue_add(ctl->queue, key);
@@ -915,8 +914,7 @@ static void *status_main(void *arg)
         pthread_mutex_unlock(&ctl->lock);
         struct scheduler_stats st;
         scheduler_get_stats(ctl->sched, &st);
-        operator_update_config_status(ctl->op, (long)st.tags, (long)st.sources,
-                                      (long)st.backoffs);
+        operator_update_config_status(ctl->op, (long)st.tags, (long)st.sources, (long)st.backoffs);
         pthread_mutex_lock(&ctl->lock);
     }
     pthread_mutex_unlock(&ctl->lock);
@@ -937,7 +935,7 @@ static void init_metrics(struct sync_metrics *m)
         metrics_gauge("istrigger_workqueue_depth", "Keys waiting in a work queue.", queue);
 }
 
-int sync_controller_start(struct operator *op)
+int sync_controller_start(struct operator* op)
 {
     struct sync_controller *ctl = calloc(1, sizeof(*ctl));
     if (!ctl)
@@ -996,8 +994,7 @@ int sync_controller_start(struct operator *op)
         (rc = status_register_provider("sources", sources_snapshot, ctl)) < 0 ||
         (rc = status_register_provider("imports", imports_snapshot, ctl)) < 0)
         return err_wrap(rc, "setting up the sync controller");
-    if ((rc = kube_informer_start(ctl->informer)) < 0 ||
-        (rc = workqueue_start(ctl->queue)) < 0)
+    if ((rc = kube_informer_start(ctl->informer)) < 0 || (rc = workqueue_start(ctl->queue)) < 0)
         return err_wrap(rc, "starting the sync controller");
     if ((rc = -pthread_create(&ctl->poller, NULL, poller_main, ctl)) < 0)
         return err_wrap(rc, "starting the poller thread");
@@ -1010,7 +1007,7 @@ int sync_controller_start(struct operator *op)
     return 0;
 }
 
-void sync_controller_stop(struct operator *op)
+void sync_controller_stop(struct operator* op)
 {
     struct sync_controller *ctl = op->sync;
     if (!ctl)

@@ -60,7 +60,7 @@ class E2E:
         return self.kubectl(*args, input=json.dumps(obj))
 
     def namespace(self, ns):
-        self.kubectl("create", "namespace", ns)
+        self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
 
     def stream(self, ns, name):
         code, _, body = self.sim.request("GET", "%s/namespaces/%s/imagestreams/%s"
@@ -136,7 +136,8 @@ def stream_obj(name, tags, annotations=None):
 def isi_posts(report, ns=None):
     """ImageStreamImport POSTs in an okdsim request report (optionally in one namespace)."""
     return sum(1 for r in report.get("requests", [])
-               if r.get("verb") == "create" and r.get("resource") == "imagestreamimports"
+               if r.get("verb") == "create"
+               and (r.get("resource") or "").split(".")[0] == "imagestreamimports"
                and (ns is None or "/namespaces/%s/" % ns in r.get("path", "")))
 
 
@@ -146,6 +147,6 @@ def writes(report, exclude=("leases",)):
     out = {}
     for k, v in report.get("byVerbResource", {}).items():
         verb, _, res = k.partition(" ")
-        if verb in ("create", "update", "patch", "delete") and res not in exclude:
+        if verb in ("create", "update", "patch", "delete") and res.split(".")[0] not in exclude:
             out[k] = v
     return out

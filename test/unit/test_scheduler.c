@@ -5,7 +5,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "istrigger/controller/scheduler.h"
@@ -275,6 +277,34 @@ static void test_faster_subscriber_brings_source_forward(void **state)
     scheduler_free(s);
 }
 
+static void test_resubscribing_keeps_schedule_and_observation(void **state)
+{
+    (void)state;
+    struct scheduler *s = new_sched(0, 0, 0);
+    subscribe(s, "a/web", "k", "r", 10 * SEC, T0);
+    struct scheduler_poll p;
+    assert_int_equal(take(s, T0 + SEC, &p, 1), 1);
+    complete_ok(s, "k", T0 + SEC, "sha256:1");
+    scheduler_poll_clear(&p);
+    int64_t due = scheduler_next_due(s);
+    /* The stream is reconciled again (e.g. because the poll saw a new digest): same tags. */
+    subscribe(s, "a/web", "k", "r", 10 * SEC, T0 + 2 * SEC);
+    assert_true(scheduler_next_due(s) == due);
+    char *d;
+    json_t *ch;
+    assert_int_equal(scheduler_observation(s, "k", &d, &ch, NULL), 0);
+    assert_string_equal(d, "sha256:1");
+    free(d);
+    /* Moving the tag to another source drops the old one. */
+    subscribe(s, "a/web", "k2", "r", 10 * SEC, T0 + 3 * SEC);
+    assert_int_equal(scheduler_observation(s, "k", &d, &ch, NULL), -ENOENT);
+    struct scheduler_stats st;
+    scheduler_get_stats(s, &st);
+    assert_int_equal(st.sources, 1);
+    assert_int_equal(st.tags, 1);
+    scheduler_free(s);
+}
+
 static void test_takeover_spreads_overdue_sources(void **state)
 {
     (void)state;
@@ -312,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_observation_change_and_drop_while_in_flight),
         cmocka_unit_test(test_faster_subscriber_brings_source_forward),
         cmocka_unit_test(test_takeover_spreads_overdue_sources),
+        cmocka_unit_test(test_resubscribing_keeps_schedule_and_observation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,9 +67,9 @@ void operator_settings_clear(struct operator_settings *s);
 struct operator_config {
     const char *kubeconfig;
     const char *context;
-    const char *namespaces; /* "a,b" or NULL/"" for all */
-    const char *listen;     /* "ADDR:PORT" for the HTTP server */
-    const char *identity;   /* leader election identity (pod name); NULL: hostname + pid */
+    const char *namespaces;         /* "a,b" or NULL/"" for all */
+    const char *listen;             /* "ADDR:PORT" for the HTTP server */
+    const char *identity;           /* leader election identity (pod name); NULL: hostname + pid */
     const char *operator_namespace; /* where the Lease and CA ConfigMaps live */
     bool leader_elect;
     const char *lease_name;
@@ -92,7 +92,8 @@ void operator_config_defaults(struct operator_config *c);
 
 typedef void (*operator_listener_fn)(void *ctx);
 
-struct operator {
+struct operator
+{
     struct operator_config cfg;
     struct kube_config *kcfg;
     struct kube_client *kube;
@@ -123,44 +124,44 @@ struct operator {
 /* Initialise `op` (zeroed by the caller) from `cfg` without touching the network: settings
  * from flags, lock, namespaces. operator_new does this first; unit tests use it alone (then
  * operator_free). 0 or -EINVAL (bad --namespaces) / -ENOMEM. */
-int operator_init(struct operator *op, const struct operator_config *cfg);
+int operator_init(struct operator* op, const struct operator_config *cfg);
 
 /* Build the operator: load the kubeconfig, create the client and the recorder. NEW in *out
  * (operator_free). -errno with err_msg set. */
-int operator_new(const struct operator_config *cfg, struct operator **out);
+int operator_new(const struct operator_config *cfg, struct operator** out);
 
 /* Start leader election and the ImageTriggerConfig informer. 0 or -errno. */
-int operator_start(struct operator *op);
+int operator_start(struct operator* op);
 
 /* Stop the config informer and release the lease (leader steps down at once). */
-void operator_stop(struct operator *op);
-void operator_free(struct operator *op);
+void operator_stop(struct operator* op);
+void operator_free(struct operator* op);
 
 /* True when this replica may write (leader, or leader election off). */
-bool operator_is_leader(struct operator *op);
+bool operator_is_leader(struct operator* op);
 
 /* A consistent copy of the effective settings (operator_settings_clear it). */
-void operator_settings_copy(struct operator *op, struct operator_settings *out);
+void operator_settings_copy(struct operator* op, struct operator_settings *out);
 
 /* The per-registry settings for `host` copied into *out; false when the host has none. */
-bool operator_registry_settings(struct operator *op, const char *host,
+bool operator_registry_settings(struct operator* op, const char *host,
                                 struct operator_registry *out);
 
 /* Register `fn(ctx)` to run (on the config worker thread) after the settings change, and
  * when this replica starts leading (for the sync controller to spread its first polls). */
-int operator_add_listener(struct operator *op, operator_listener_fn fn, void *ctx);
+int operator_add_listener(struct operator* op, operator_listener_fn fn, void *ctx);
 
 /* True when namespace `ns` is tracked under the current settings. */
-bool operator_namespace_tracked(struct operator *op, const char *ns);
+bool operator_namespace_tracked(struct operator* op, const char *ns);
 
 /* Apply an ImageTriggerConfig object (NULL: none / deleted) to the settings, validating it.
  * Exported for unit tests; the config informer calls it. Returns 0, or -EINVAL with err_msg
  * describing the invalid field (the previous settings stay). Does not fetch CA ConfigMaps. */
-int operator_apply_config(struct operator *op, const json_t *itc);
+int operator_apply_config(struct operator* op, const json_t *itc);
 
 /* Write the ImageTriggerConfig `cluster` status (leader only; no write when unchanged):
  * trackedTags, uniqueSources, backoffs, conditions, observedGeneration. */
-int operator_update_config_status(struct operator *op, long tracked_tags, long unique_sources,
+int operator_update_config_status(struct operator* op, long tracked_tags, long unique_sources,
                                   long backoffs);
 
 #endif
