@@ -5,11 +5,12 @@ their reasons, request validation, dry run, conflicts, importPolicy copying, and
 imagestreamtags/imagetags/images views."""
 import base64
 import json
-import pathlib
-
 import pytest
 
-from openshift_env import IMAGE_API, okd_env, reglib, settle, start_env, stop_env  # noqa: F401
+pytest.register_assert_rewrite("openshift_env")
+from openshift_env import IMAGE_API, reglib, settle, start_env, stop_env  # noqa: E402
+
+pytest_plugins = ("openshift_env",)  # the okd_env fixture
 
 NS = "imp"
 

@@ -454,7 +454,7 @@ def make_handlers(sim, backend):
         if md.get("namespace") and md["namespace"] != req.namespace:
             raise errors.bad_request("the namespace of the provided object does not match the "
                                      "namespace sent on the request")
-        if getattr(req, "dry_run", False):
+        if (getattr(req, "query", None) or {}).get("dryRun") == "All":
             body.setdefault("spec", {})["import"] = False
         return 201, backend.run_import(req.namespace, body, req.user or "system:admin")
 
