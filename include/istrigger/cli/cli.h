@@ -7,6 +7,7 @@
 #define ISTRIGGER_CLI_CLI_H
 
 int cli_version(int argc, char **argv);
+int cli_console_dashboard(int argc, char **argv);
 int cli_resolve(int argc, char **argv);
 
 /* Shared handling of the global logging flags: consumes "-v", "--log-level L", "--log-format F"
