@@ -39,7 +39,7 @@ DEPS      := $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d
 .PHONY: demo all unit test test-c test-py test-okdsim test-integration bench fuzz clean \
         install-deps deps format format-check lint bundle image
 
-all: $(BUILD)/istrigger
+all: $(BUILD)/istrigger $(BUILD)/kubetool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,12 +52,16 @@ $(BUILD)/libistrigger.a: $(LIB_OBJS)
 $(BUILD)/istrigger: $(BUILD)/src/main.o $(BUILD)/libistrigger.a
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
 
+# The Kubernetes client's test driver (integration tests, benchmark); not installed.
+$(BUILD)/kubetool: test/kubeclient/kubetool.c $(BUILD)/libistrigger.a
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libistrigger.a $(LDFLAGS_SAN) $(LDLIBS)
+
 $(BUILD)/test/%: test/unit/%.c $(BUILD)/libistrigger.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -MMD -MP -o $@ $< $(BUILD)/libistrigger.a \
 	    $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
 
--include $(DEPS) $(UNIT_BINS:=.d)
+-include $(DEPS) $(UNIT_BINS:=.d) $(BUILD)/kubetool.d
 
 # Unit tests: every cmocka binary; scripts/run-unit.sh sums the results.
 unit: $(UNIT_BINS)

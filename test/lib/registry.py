@@ -28,7 +28,6 @@ import uuid
 import hashlib
 import io
 import json
-import os
 import pathlib
 import shutil
 import socket

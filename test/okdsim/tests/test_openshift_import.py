@@ -5,11 +5,12 @@ their reasons, request validation, dry run, conflicts, importPolicy copying, and
 imagestreamtags/imagetags/images views."""
 import base64
 import json
-import pathlib
-
 import pytest
 
-from openshift_env import IMAGE_API, okd_env, reglib, settle, start_env, stop_env  # noqa: F401
+pytest.register_assert_rewrite("openshift_env")
+from openshift_env import IMAGE_API, reglib, settle, start_env, stop_env  # noqa: E402
+
+pytest_plugins = ("openshift_env",)  # the okd_env fixture
 
 NS = "imp"
 
@@ -371,3 +372,30 @@ def test_field_selectors_and_kubectl(okd_env):
     names = {l.split()[0]: l.split() for l in res.stdout.splitlines()[1:]}
     assert names["imagestreams"][1] == "is" and names["imagestreamtags"][1] == "istag"
     assert "imagestreamimports" in names and "imagetags" in names
+
+
+def test_patches_on_streams_and_istags(okd_env):
+    env, reg = okd_env, okd_env.registry
+    env.create_namespace(NS)
+    env.push_image("app", "v1", "one")
+    env.push_image("app", "v2", "two")
+    env.create_stream(NS, "app", [{"name": "v1", "from": {"kind": "DockerImage",
+                                                          "name": reg.ref("app", "v1")},
+                                   "importPolicy": {"insecure": True}}])
+    settle(env, NS, "app")
+    # strategic merge patch merges spec.tags by name (a merge patch would replace the list)
+    res = env.kubectl("patch", "-n", NS, "is/app", "--type=strategic", "-p", json.dumps(
+        {"spec": {"tags": [{"name": "v2", "from": {"kind": "DockerImage",
+                                                   "name": reg.ref("app", "v2")},
+                            "importPolicy": {"insecure": True}}]}}), check=True)
+    assert "patched" in res.stdout
+    s = settle(env, NS, "app")
+    assert [t["name"] for t in s["spec"]["tags"]] == ["v1", "v2"]
+    # kubectl patch of an imagestreamtag (GET, patch, PUT)
+    res = env.kubectl("patch", "-n", NS, "istag/app:v1", "--type=merge", "-p",
+                      '{"tag":{"importPolicy":{"scheduled":true}}}', check=True)
+    assert "patched" in res.stdout
+    s = env.stream(NS, "app")
+    assert spec_tag(s, "v1")["importPolicy"]["scheduled"] is True
+    res = env.kubectl("patch", "-n", NS, "istag/app:nope", "--type=merge", "-p", '{"tag":{}}')
+    assert 'imagestreamtags.image.openshift.io "app:nope" not found' in res.stderr
