@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"version", cli_version, "print version information"},
     {"console-dashboard", cli_console_dashboard, "print the OpenShift console dashboard ConfigMap"},
     {"resolve", cli_resolve, "print the digest a registry serves for images"},
+    {"run", cli_run, "run the operator (poll registries, import changed ImageStream tags)"},
 };
 
 static void usage(FILE *out)
