@@ -36,10 +36,10 @@ UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 DEPS      := $(LIB_OBJS:.o=.d) $(BUILD)/src/main.d
 
-.PHONY: all unit test test-c test-py test-okdsim test-integration bench fuzz clean \
+.PHONY: demo all unit test test-c test-py test-okdsim test-integration bench fuzz clean \
         install-deps deps format format-check lint bundle image
 
-all: $(BUILD)/istrigger
+all: $(BUILD)/istrigger $(BUILD)/kubetool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,16 +52,25 @@ $(BUILD)/libistrigger.a: $(LIB_OBJS)
 $(BUILD)/istrigger: $(BUILD)/src/main.o $(BUILD)/libistrigger.a
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
 
+# The Kubernetes client's test driver (integration tests, benchmark); not installed.
+$(BUILD)/kubetool: test/kubeclient/kubetool.c $(BUILD)/libistrigger.a
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libistrigger.a $(LDFLAGS_SAN) $(LDLIBS)
+
 $(BUILD)/test/%: test/unit/%.c $(BUILD)/libistrigger.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/unit -MMD -MP -o $@ $< $(BUILD)/libistrigger.a \
 	    $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
 
--include $(DEPS) $(UNIT_BINS:=.d)
+-include $(DEPS) $(UNIT_BINS:=.d) $(BUILD)/kubetool.d
 
 # Unit tests: every cmocka binary; scripts/run-unit.sh sums the results.
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(BUILD) $(UNIT_BINS)
+
+# The main job: the operator against okdsim and a local registry, narrated (scripts/demo.py).
+demo: deps
+	$(MAKE) -j2 all
+	$(PYTHON) scripts/demo.py
 
 install-deps deps:
 	@scripts/install-deps.sh

@@ -278,7 +278,6 @@ def example_of(obj):
     ex = copy.deepcopy(obj)
     meta = ex.setdefault("metadata", {})
     meta.pop("namespace", None)
-    meta.pop("labels", None)
     return ex
 
 

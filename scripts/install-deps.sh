@@ -9,8 +9,9 @@ packages=(
     build-essential pkg-config clang llvm libclang-rt-14-dev
     libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libmicrohttpd-dev libcmocka-dev
     openssl ca-certificates curl jq
-    python3 python3-pytest python3-yaml
+    python3 python3-pytest python3-yaml python3-cryptography
     docker-registry skopeo apache2-utils
+    chromium fonts-dejavu-core
 )
 
 missing=()

@@ -174,6 +174,7 @@ int cli_resolve(int argc, char **argv)
         OPT_PLATFORM,
         OPT_JSON,
         OPT_TAGS,
+        OPT_PAGE,
         OPT_INFLIGHT,
         OPT_TIMEOUT,
         OPT_FROM
@@ -187,6 +188,7 @@ int cli_resolve(int argc, char **argv)
         {"platform", required_argument, NULL, OPT_PLATFORM},
         {"json", no_argument, NULL, OPT_JSON},
         {"tags", no_argument, NULL, OPT_TAGS},
+        {"tags-page-size", required_argument, NULL, OPT_PAGE},
         {"max-in-flight", required_argument, NULL, OPT_INFLIGHT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"images-from", required_argument, NULL, OPT_FROM},
@@ -195,6 +197,7 @@ int cli_resolve(int argc, char **argv)
     };
     const char *authfile = getenv("REGISTRY_AUTH_FILE"), *from = NULL;
     struct registry_request_opts ro = {0};
+    struct registry_client_opts copts = {0};
     bool json = false, tags = false;
     int in_flight = 16, opt, failed = 0;
     int64_t timeout_ns = 0;
@@ -237,6 +240,13 @@ int cli_resolve(int argc, char **argv)
             break;
         case OPT_TAGS:
             tags = true;
+            break;
+        case OPT_PAGE:
+            copts.tags_page_size = atoi(optarg);
+            if (copts.tags_page_size < 1) {
+                fprintf(stderr, "istrigger resolve: --tags-page-size must be positive\n");
+                return 2;
+            }
             break;
         case OPT_INFLIGHT:
             in_flight = atoi(optarg);
@@ -294,7 +304,7 @@ int cli_resolve(int argc, char **argv)
             items[i].done = true;
         }
     }
-    if (registry_client_new(NULL, &client) < 0) {
+    if (registry_client_new(&copts, &client) < 0) {
         fprintf(stderr, "istrigger resolve: %s\n", err_msg());
         rc = 1;
         goto out;

@@ -61,6 +61,7 @@ static struct metric **registry;
 static size_t nregistry, registry_cap;
 static struct collector *collectors;
 static size_t ncollectors;
+static unsigned generation = 1; /* bumped by metrics_reset */
 
 /* ---- validation (names are compile-time constants: violations are programming errors) ---- */
 
@@ -700,5 +701,15 @@ void metrics_reset(void)
     free(collectors);
     collectors = NULL;
     ncollectors = 0;
+    generation++;
     pthread_mutex_unlock(&registry_lock);
+}
+
+unsigned metrics_generation(void)
+{
+    unsigned g;
+    pthread_mutex_lock(&registry_lock);
+    g = generation;
+    pthread_mutex_unlock(&registry_lock);
+    return g;
 }

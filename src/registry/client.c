@@ -1177,8 +1177,14 @@ static bool handle_error_status(struct check *k, long status, const char *what)
                 registry_challenge_free(&ch);
             }
         }
-        fail(k, -EACCES, "401 Unauthorized: %s %s with %s", host_of(k),
-             k->o.cred ? "rejected" : "requires credentials; tried", cred_desc(k, cd, sizeof(cd)));
+        if (k->o.cred)
+            fail(k, -EACCES, "401 Unauthorized: %s rejected %s", host_of(k),
+                 cred_desc(k, cd, sizeof(cd)));
+        else
+            fail(k, -EACCES,
+                 "401 Unauthorized: %s requires credentials and none were found "
+                 "for it (tried anonymous access)",
+                 host_of(k));
         return true;
     }
     if (status == 403) {
@@ -1420,8 +1426,8 @@ static void http_done(struct check *k, CURLcode cc)
     curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(k->b->multi, k->easy);
     count_request(k, step_kind(k->step), cc == CURLE_OK ? status : 0);
-    if (k->step != STEP_PING && k->step != STEP_TOKEN)
-        k->res.http_status = (int)status;
+    if (k->step == STEP_HEAD || k->step == STEP_GET || k->step == STEP_TAGS)
+        k->res.http_status = (int)status; /* the probe after a 404 keeps the 404 */
     if (k->step == STEP_PING) {
         ping_done(k, cc, status);
         return;
@@ -1473,6 +1479,13 @@ struct registry_batch *registry_batch_new(struct registry_client *c, int max_in_
     return b;
 }
 
+static int make_tags_path(const struct registry_client *c, const struct image_ref *ref, char **out)
+{
+    if (c->opts.tags_page_size > 0)
+        return asprintf(out, "/v2/%s/tags/list?n=%d", ref->repository, c->opts.tags_page_size);
+    return asprintf(out, "/v2/%s/tags/list", ref->repository);
+}
+
 static int batch_add(struct registry_batch *b, enum check_kind kind, const struct image_ref *ref,
                      const struct registry_request_opts *opts, registry_done_fn done, void *ctx)
 {
@@ -1487,8 +1500,8 @@ static int batch_add(struct registry_batch *b, enum check_kind kind, const struc
     if (opts)
         k->o = *opts;
     if (image_ref_copy(&k->ref, ref) < 0 || !(k->name = image_ref_format(ref)) ||
-        (kind == KIND_TAGS && (!(k->tags = json_array()) ||
-                               asprintf(&k->next_path, "/v2/%s/tags/list", ref->repository) < 0))) {
+        (kind == KIND_TAGS &&
+         (!(k->tags = json_array()) || make_tags_path(b->c, ref, &k->next_path) < 0))) {
         check_free(k);
         return err_set(-ENOMEM, "registry batch: out of memory");
     }

@@ -148,8 +148,11 @@ int keyring_add_json(struct keyring *kr, const char *buf, size_t len, const char
     size_t added = 0, first = kr->n;
     int r;
 
-    if (!doc)
-        return err_set(-EINVAL, "%s", err_msg());
+    if (!doc) {
+        char why[ERR_MSG_MAX];
+        snprintf(why, sizeof(why), "%s", err_msg()); /* err_set must not read its own buffer */
+        return err_set(-EINVAL, "%s", why);
+    }
     if (!json_is_object(doc))
         return err_set(-EINVAL, "%s: not a JSON object", source_name);
     /* dockerconfigjson / auth.json nest entries under "auths"; the older dockercfg does not. */

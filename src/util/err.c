@@ -91,6 +91,12 @@ const char *err_name(int code)
         return "ENOTSUP";
     case ERANGE:
         return "ERANGE";
+    case ESTALE:
+        return "ESTALE";
+    case ENODATA:
+        return "ENODATA";
+    case ENOSPC:
+        return "ENOSPC";
     default:
         return "ERROR";
     }

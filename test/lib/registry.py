@@ -4,7 +4,15 @@ minimal OCI images and two-platform indexes by hand (no base image is ever downl
 them with `skopeo copy`.
 
 Used by the okdsim OpenShift tests, the registry client's tests and the operator's e2e tests.
-Standard library only; the external programs are docker-registry, openssl, htpasswd and skopeo.
+Standard library plus python3-cryptography (JWT signing for TokenServer); the external programs
+are docker-registry, openssl, htpasswd and skopeo.
+
+Token auth (Distribution's `auth.token`): a TokenServer issues RS256 JWTs signed with a key
+whose self-signed certificate is the registry's `rootcertbundle`, the certificate travelling
+in the JWT header's `x5c`, as Distribution's token verifier expects:
+
+    ts = TokenServer(workdir / "token", users={"user": "pass"}).start()
+    reg = Registry(workdir / "reg", token_server=ts, auth=("user", "pass")).start()
 
     reg = Registry(workdir, tls=True, auth=("user", "pass")).start()
     img = make_image(workdir / "img1", "hello v1")       # {"digest": "sha256:...", ...}
@@ -13,10 +21,13 @@ Standard library only; the external programs are docker-registry, openssl, htpas
 """
 import base64
 import gzip
+import http.server
+import threading
+import urllib.parse
+import uuid
 import hashlib
 import io
 import json
-import os
 import pathlib
 import shutil
 import socket
@@ -95,10 +106,11 @@ class Registry:
     tls=True serves HTTPS with a certificate from a CA made in workdir (`ca_cert` is its path);
     auth=(user, password) turns on htpasswd basic auth."""
 
-    def __init__(self, workdir, tls=False, auth=None, port=None):
+    def __init__(self, workdir, tls=False, auth=None, port=None, token_server=None):
         self.workdir = pathlib.Path(workdir)
         self.tls = tls
         self.auth = auth
+        self.token_server = token_server
         self.port = port
         self.proc = None
         self.ca_cert = None
@@ -158,7 +170,12 @@ class Registry:
             self.cert_dir.mkdir(exist_ok=True)
             shutil.copy(self.ca_cert, self.cert_dir / "ca.crt")
             cfg += ["  tls:", "    certificate: %s" % crt, "    key: %s" % key]
-        if self.auth:
+        if self.token_server:
+            ts = self.token_server
+            cfg += ["auth:", "  token:", "    realm: %s" % ts.realm,
+                    "    service: %s" % ts.service, "    issuer: %s" % ts.issuer,
+                    "    rootcertbundle: %s" % ts.cert_path]
+        elif self.auth:
             htfile = self.workdir / "htpasswd"
             out = _run(["htpasswd", "-Bbn", self.auth[0], self.auth[1]])
             htfile.write_text(out.strip() + "\n")
@@ -229,7 +246,12 @@ class Registry:
         """Raw HTTP request to the registry (with credentials when auth is on); returns
         (status, headers, body bytes)."""
         req = urllib.request.Request(self.url + path, method=method, headers=dict(headers or {}))
-        if self.auth:
+        if self.token_server:
+            repo = path.split("/v2/", 1)[-1].split("/manifests/")[0].split("/tags/")[0]
+            req.add_header("Authorization", "Bearer " + self.token_server.issue(
+                self.auth[0] if self.auth else "", [("repository", repo, ["pull", "push",
+                                                                         "delete"])]))
+        elif self.auth:
             tok = base64.b64encode(("%s:%s" % self.auth).encode()).decode()
             req.add_header("Authorization", "Basic " + tok)
         try:
@@ -368,6 +390,15 @@ def push(image_or_path, dest_ref, registry=None, timeout=60):
     return top["digest"]
 
 
+def skopeo_digest(ref, registry=None, extra=()):
+    """What `skopeo inspect --format {{.Digest}}` prints for ref (the digest of the manifest
+    the registry serves for it)."""
+    argv = ["skopeo", "inspect", "--format", "{{.Digest}}"] + list(extra)
+    argv += registry.skopeo_args() if registry is not None else ["--tls-verify=false"]
+    argv.append("docker://" + ref)
+    return _run(argv, timeout=60).strip()
+
+
 def inspect_digest(ref, registry=None):
     """The manifest digest the registry serves for ref (via `skopeo inspect --raw`)."""
     argv = ["skopeo", "inspect", "--raw"]
@@ -377,3 +408,139 @@ def inspect_digest(ref, registry=None):
     if res.returncode != 0:
         raise RuntimeError(res.stderr.decode(errors="replace"))
     return _sha(res.stdout)
+
+
+# --------------------------------------------------------------------------------------------
+# A token server for Distribution's token auth
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenServer:
+    """A bearer-token server (Docker token protocol) on 127.0.0.1:<free port>.
+
+    GET /token?service=S&scope=repository:NAME:ACTIONS with Basic credentials from `users`
+    (or anonymously, granting pull only on repositories in `anonymous_repos`), and the OAuth2
+    form POST (grant_type=refresh_token, refresh tokens from `refresh_tokens` {token: user}).
+    Replies {"token", "access_token", "expires_in", "issued_at"}. `requests` records every
+    request as (method, user or None, scope list); `issued_at_offset` shifts issued_at (seconds,
+    negative = in the past) to test clients honouring it."""
+
+    def __init__(self, workdir, users=None, anonymous_repos=(), refresh_tokens=None,
+                 expires_in=300, service="istrigger-test-registry", issuer="istrigger-test-issuer"):
+        self.workdir = pathlib.Path(workdir)
+        self.users = dict(users or {})
+        self.anonymous_repos = set(anonymous_repos)
+        self.refresh_tokens = dict(refresh_tokens or {})
+        self.expires_in = expires_in
+        self.issued_at_offset = 0
+        self.service = service
+        self.issuer = issuer
+        self.requests = []
+        self.httpd = None
+        self.cert_path = None
+
+    @property
+    def realm(self):
+        return "http://127.0.0.1:%d/token" % self.httpd.server_address[1]
+
+    def start(self):
+        from cryptography.hazmat.primitives import serialization
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        crt, key = make_ca(self.workdir, cn="istrigger test token signer")
+        self.cert_path = crt
+        with open(key, "rb") as f:
+            self._key = serialization.load_pem_private_key(f.read(), password=None)
+        pem = pathlib.Path(crt).read_text()
+        der_b64 = "".join(l for l in pem.splitlines() if l and not l.startswith("-----"))
+        self._x5c = [der_b64]
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _reply(self, code, obj):
+                body = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if code == 401:
+                    self.send_header("WWW-Authenticate", 'Basic realm="token"')
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _grant(self, user, scopes, method):
+                server.requests.append((method, user, scopes))
+                access = []
+                for sc in scopes:
+                    parts = sc.split(":")
+                    if len(parts) < 3 or parts[0] != "repository":
+                        continue
+                    name, actions = ":".join(parts[1:-1]), parts[-1].split(",")
+                    if user is None:
+                        actions = [a for a in actions if a == "pull"] \
+                            if name in server.anonymous_repos else []
+                    access.append({"type": "repository", "name": name, "actions": actions})
+                tok = server.issue(user or "", access)
+                now = time.time() + server.issued_at_offset
+                issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+                self._reply(200, {"token": tok, "access_token": tok,
+                                  "expires_in": server.expires_in, "issued_at": issued})
+
+            def do_GET(self):
+                u = urllib.parse.urlparse(self.path)
+                q = urllib.parse.parse_qs(u.query)
+                user = None
+                h = self.headers.get("Authorization", "")
+                if h.startswith("Basic "):
+                    name, _, pw = base64.b64decode(h[6:]).decode().partition(":")
+                    if server.users.get(name) != pw:
+                        server.requests.append(("GET", "!" + name, q.get("scope", [])))
+                        return self._reply(401, {"details": "bad credentials"})
+                    user = name
+                self._grant(user, q.get("scope", []), "GET")
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+                if form.get("grant_type") != ["refresh_token"]:
+                    return self._reply(400, {"error": "unsupported_grant_type"})
+                user = server.refresh_tokens.get(form.get("refresh_token", [""])[0])
+                if user is None:
+                    server.requests.append(("POST", "!refresh", form.get("scope", [])))
+                    return self._reply(401, {"error": "invalid_grant"})
+                self._grant(user, form.get("scope", []), "POST")
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def issue(self, subject, access, lifetime=None):
+        """A signed JWT the registry accepts for `access` ([{type,name,actions}] or
+        [(type, name, actions)])."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        now = int(time.time())
+        access = [a if isinstance(a, dict) else {"type": a[0], "name": a[1], "actions": a[2]}
+                  for a in access]
+        header = {"typ": "JWT", "alg": "RS256", "x5c": self._x5c}
+        claims = {"iss": self.issuer, "sub": subject, "aud": self.service,
+                  "exp": now + (lifetime or self.expires_in) + 5, "nbf": now - 10,
+                  "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        signing_input = (_b64url(json.dumps(header).encode()) + "." +
+                         _b64url(json.dumps(claims).encode())).encode()
+        sig = self._key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        return signing_input.decode() + "." + _b64url(sig)
+
+    def token_requests(self):
+        """Successful token grants so far."""
+        return [r for r in self.requests if r[1] is None or not r[1].startswith("!")]
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None

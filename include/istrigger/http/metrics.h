@@ -101,4 +101,8 @@ const char **metrics_names(void);
 /* Forget every metric and collector (tests only: invalidates all metric pointers). */
 void metrics_reset(void);
 
+/* Changes after every metrics_reset(), never 0: lets holders of metric pointers (the
+ * catalogue) notice that they must register again. */
+unsigned metrics_generation(void);
+
 #endif

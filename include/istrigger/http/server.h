@@ -78,6 +78,11 @@ int http_server_add_route(struct http_server *srv, const char *prefix, http_hand
 int http_server_add_public_route(struct http_server *srv, const char *prefix,
                                  http_handler_fn handler, void *ctx);
 
+/* The built-in routes: /healthz and /readyz (public), /metrics, / (the status page) and
+ * /api/v1/ (JSON: an index, one resource per status provider, and "status", the page model).
+ * http_server_start adds them when opts->builtin_routes. 0 or negative errno. */
+int http_server_add_builtin_routes(struct http_server *srv);
+
 /* Reload the TLS files now if they changed (also checked on its own every few seconds).
  * 0, 1 when reloaded, or negative errno (the old certificate stays in use). */
 int http_server_reload_tls(struct http_server *srv);

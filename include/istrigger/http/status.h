@@ -66,8 +66,11 @@ bool status_is_ready(struct strbuf *why);
  * external assets). 0 or -ENOMEM. */
 int status_render_html(struct strbuf *out, const json_t *all, long long now_real_ns);
 
-/* The page's table model as JSON (what the inline script fetches from /api/v1/status to
- * refresh without reloading): {"generated": T, "summary": {...}, "rows": [...]}. NEW ref. */
+/* The page's model as JSON, served at /api/v1/status: {"generated": T, "summary": {"tags",
+ * "sources", "imageTriggers", and a count per state}, "rows": [one per tracked tag, failures
+ * first, with "workloads" joined from the imagetriggers snapshot], "html": the page's main
+ * fragment (what the inline script swaps in to refresh without reloading)}. NEW ref, or NULL
+ * on ENOMEM. */
 json_t *status_page_model(const json_t *all, long long now_real_ns);
 
 /* Forget every provider and readiness setting (tests). */

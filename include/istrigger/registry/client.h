@@ -49,6 +49,7 @@ struct registry_client_opts {
     int max_retries;            /* 429/503 retries honouring Retry-After [2]; -1 = none */
     int64_t max_retry_wait_ns;  /* longest Retry-After waited for before giving up [10 s] */
     int64_t ping_ttl_ns;        /* how long a /v2/ ping result is trusted [10 min] */
+    int tags_page_size;         /* "n" asked for per tag-list page [0: the registry's choice] */
     /* Called after every HTTP exchange with a registry or token server (may be NULL):
      * host, kind ("ping", "token", "head", "get", "tags") and status (0 = transport error).
      * Called from the thread driving the request. */

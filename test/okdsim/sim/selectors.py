@@ -96,6 +96,7 @@ def supported_fields(rt):
         f.add("status.phase")
     if rt.resource == "pods":
         f |= {"spec.nodeName", "status.phase", "spec.serviceAccountName"}
+    f |= set(getattr(rt, "field_selectors", None) or ())  # plugin types (e.g. imagestreams)
     return f
 
 

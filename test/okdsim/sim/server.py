@@ -468,7 +468,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         items = [o for o in items if selectors.labels_match(lsel, o["metadata"].get("labels"))
                  and selectors.fields_match(fsel, o)]
         if start is not None:
-            items = [o for o in items if key(o) + "\x00" >= start]
+            items = [o for o in items if key(o) >= start]
         meta = {"resourceVersion": str(rv)}
         if limit and len(items) > limit:
             rest = len(items) - limit

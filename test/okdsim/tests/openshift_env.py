@@ -1,8 +1,6 @@
 """Shared pieces of okdsim's OpenShift tests: an `okd_env` fixture with a real docker-registry
 (plain HTTP) and an okdsim, plus helpers to push hand-built images, wait for the image-import
 controller to settle and poll for a condition."""
-import json
-import os
 import pathlib
 import sys
 import time
@@ -112,20 +110,28 @@ def settle(env, ns, name, timeout=10):
     return wait_for(caught_up, timeout, what="imports of %s/%s" % (ns, name))
 
 
-def start_env(tmp_path, *extra_args, registry_kw=None, sim_kw=None):
-    reg = reglib.Registry(pathlib.Path(tmp_path) / "registry", **(registry_kw or {})).start()
+def start_env(tmp_path, *extra_args, registry=None, registry_kw=None, sim_kw=None):
+    """okdsim (+ a plain-HTTP registry unless `registry` is given; a given one is not stopped
+    by stop_env)."""
+    own = registry is None
+    reg = registry or reglib.Registry(pathlib.Path(tmp_path) / "registry",
+                                      **(registry_kw or {})).start()
     args = ["--trigger-resync-interval", "0.5s"] + list(extra_args)
     try:
         sim = OkdSim(pathlib.Path(tmp_path) / "okdsim", extra_args=args, **(sim_kw or {})).start()
     except Exception:
-        reg.stop()
+        if own:
+            reg.stop()
         raise
-    return Env(tmp_path, reg, sim)
+    env = Env(tmp_path, reg, sim)
+    env.owns_registry = own
+    return env
 
 
 def stop_env(env):
     env.sim.stop()
-    env.registry.stop()
+    if getattr(env, "owns_registry", True):
+        env.registry.stop()
 
 
 @pytest.fixture

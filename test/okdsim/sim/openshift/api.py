@@ -12,7 +12,7 @@ import os
 import threading
 import uuid
 
-from .. import errors
+from .. import errors, patch
 from ..resources import ResourceType, age
 from . import importer, keyring, refs, streams
 
@@ -119,13 +119,16 @@ def stream_type(sim):
 
 
 def make_stream_type():
-    return ResourceType(
+    rt = ResourceType(
         group=GROUP, version=VERSION, resource="imagestreams", kind="ImageStream",
         namespaced=True, short_names=["is"], categories=["all"], subresources=["status"],
         has_generation=True, bumps_generation=stream_bumps_generation,
-        on_create=stream_on_create, on_update=stream_on_update, strategic_merge=False,
+        on_create=stream_on_create, on_update=stream_on_update, strategic_merge=True,
         table=stream_row,
         table_columns=[_col("Image Repository"), _col("Tags"), _col("Updated")])
+    # imageStreamFieldSelectorKeyConversionFunc (reference §1)
+    rt.field_selectors = ("spec.dockerImageRepository", "status.dockerImageRepository")
+    return rt
 
 
 # ------------------------------------------------------------------------------------------
@@ -332,8 +335,23 @@ def make_handlers(sim, backend):
                      "items": items}
 
     def istag_put(sim_, req):
+        return put_istag(req, req.body if isinstance(req.body, dict) else {})
+
+    def istag_patch(sim_, req):
+        """PATCH = GET (with or without an image), apply the patch, PUT."""
         name, tag = _split_istag_or_400(req.name)
-        body = req.body if isinstance(req.body, dict) else {}
+        stream = sim.store.get(stream_type(sim), req.namespace, name)
+        if refs.find_spec_tag(stream, tag) is None and refs.find_status_tag(stream, tag) is None:
+            raise errors.not_found(_istag_rt(sim), req.name)
+        cur = backend.istag(stream, tag, allow_empty=True)
+        new = patch.apply_patch(_istag_rt(sim), cur, req.headers.get("Content-Type") or "",
+                                req.raw)
+        if not isinstance(new, dict):
+            raise errors.bad_request("patch produced a non-object")
+        return put_istag(req, new)
+
+    def put_istag(req, body):
+        name, tag = _split_istag_or_400(req.name)
         if (body.get("metadata") or {}).get("name") not in (None, "", req.name):
             raise errors.bad_request("the name of the object (%s) does not match the name on the"
                                      " URL (%s)" % (body["metadata"]["name"], req.name))
@@ -436,7 +454,7 @@ def make_handlers(sim, backend):
         if md.get("namespace") and md["namespace"] != req.namespace:
             raise errors.bad_request("the namespace of the provided object does not match the "
                                      "namespace sent on the request")
-        if getattr(req, "dry_run", False):
+        if (getattr(req, "query", None) or {}).get("dryRun") == "All":
             body.setdefault("spec", {})["import"] = False
         return 201, backend.run_import(req.namespace, body, req.user or "system:admin")
 
@@ -468,7 +486,7 @@ def make_handlers(sim, backend):
     secrets_get.verbs = ["get"]
 
     return {"istag": {"get": istag_get, "list": istag_list, "update": istag_put,
-                      "delete": istag_delete},
+                      "patch": istag_patch, "delete": istag_delete},
             "itag": {"get": itag_get, "list": itag_list},
             "isi": {"create": isi_create},
             "images": {"get": image_get, "list": image_list},
@@ -476,6 +494,8 @@ def make_handlers(sim, backend):
 
 
 def register(sim, backend):
+    # spec.tags carries patchMergeKey=name,patchStrategy=merge (reference §1.1)
+    patch.MERGE_KEYS.setdefault("tags", "name")
     h = make_handlers(sim, backend)
     _TYPES["imagestreams"] = make_stream_type()
     _TYPES["imagestreamtags"] = ResourceType(

@@ -116,13 +116,16 @@ class ImportController:
         try:
             for s in self.backend.list_streams():
                 self.queue.add((s["metadata"]["namespace"], s["metadata"]["name"]))
-            last_resync = time.monotonic()
+            last_resync = last_tick = time.monotonic()
+            tick = max(0.2, min(1.0, self.interval / 4))
             while not stop.is_set():
                 key = self.queue.get(0.2)
                 if key is not None:
                     self.sync(key)
                 now = time.monotonic()
-                self.scheduled_tick(now)
+                if now - last_tick >= tick:
+                    last_tick = now
+                    self.scheduled_tick(now)
                 if now - last_resync > 30:
                     last_resync = now
                     for s in self.backend.list_streams():

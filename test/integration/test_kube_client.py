@@ -1,0 +1,187 @@
+"""The C Kubernetes client (src/kube/) against okdsim over HTTPS: REST verbs, patches, Status
+errors, pagination, conflict retry, 429/500 with Retry-After, bearer tokens and client
+certificates. Driven through build/kubetool (test/kubeclient/kubetool.c)."""
+
+import pathlib
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lib"))
+from kubetool import KubeTool, start_tls_cert_sim, start_tls_token_sim  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    s = start_tls_token_sim(tmp_path_factory.mktemp("kube-client"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def kt(sim):
+    return KubeTool(sim.kubeconfig)
+
+
+_n = [0]
+
+
+@pytest.fixture
+def ns(sim, kt):
+    _n[0] += 1
+    name = "kc%d" % _n[0]
+    kt.run("create", "namespaces", "-", input={"metadata": {"name": name}})
+    return name
+
+
+def test_crud_and_patches_over_https_with_bearer_token(kt, ns):
+    created = kt.run("create", "configmaps", ns, input={"metadata": {"name": "app"}, "data": {"a": "1"}})
+    assert created["metadata"]["resourceVersion"]
+    got = kt.run("get", "configmaps", ns, "app")
+    assert got["data"] == {"a": "1"}
+
+    merged = kt.run("patch", "configmaps", ns, "app", "merge", input={"data": {"b": "2", "a": None}})
+    assert merged["data"] == {"b": "2"}
+    jp = kt.run("patch", "configmaps", ns, "app", "json",
+                input=[{"op": "add", "path": "/data/c", "value": "3"}])
+    assert jp["data"] == {"b": "2", "c": "3"}
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+           "spec": {"selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": [{"name": "web", "image": "nginx:1"},
+                                                         {"name": "side", "image": "busybox"}]}}}}
+    kt.run("create", "deployments.apps", ns, input=dep)
+    sm = kt.run("patch", "deployments.apps", ns, "web", "strategic",
+                input={"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}})
+    images = {c["name"]: c["image"] for c in sm["spec"]["template"]["spec"]["containers"]}
+    assert images == {"web": "nginx:2", "side": "busybox"}
+
+    got["data"] = {"replaced": "yes"}
+    got["metadata"].pop("resourceVersion")
+    upd = kt.run("update", "configmaps", ns, input=got)
+    assert upd["data"] == {"replaced": "yes"}
+
+    st = kt.run("delete", "configmaps", ns, "app")
+    assert st["kind"] == "Status" and st["status"] == "Success"
+    err = kt.run("get", "configmaps", ns, "app", expect_ok=False)
+    assert err == {"error": "ENOENT", "code": 404, "reason": "NotFound",
+                   "message": 'get configmaps %s/app: 404 NotFound: configmaps "app" not found' % ns}
+
+
+def test_status_errors_carry_code_reason_message(kt, ns):
+    kt.run("create", "configmaps", ns, input={"metadata": {"name": "dup"}})
+    err = kt.run("create", "configmaps", ns, input={"metadata": {"name": "dup"}}, expect_ok=False)
+    assert (err["error"], err["code"], err["reason"]) == ("EEXIST", 409, "AlreadyExists")
+    assert 'configmaps "dup" already exists' in err["message"]
+
+    cur = kt.run("get", "configmaps", ns, "dup")
+    kt.run("patch", "configmaps", ns, "dup", "merge", input={"data": {"x": "1"}})
+    cur["data"] = {"stale": "write"}
+    err = kt.run("update", "configmaps", ns, input=cur, expect_ok=False)
+    assert (err["error"], err["code"], err["reason"]) == ("ESTALE", 409, "Conflict")
+    assert "the object has been modified" in err["message"]
+
+    err = kt.run("patch", "configmaps", ns, "dup", "json",
+                 input=[{"op": "test", "path": "/data/x", "value": "nope"}], expect_ok=False)
+    assert err["code"] == 422 and err["error"] == "EINVAL"
+
+
+def test_bad_token_is_eacces(sim, tmp_path):
+    kc = tmp_path / "bad-kubeconfig"
+    kc.write_text(pathlib.Path(sim.kubeconfig).read_text().replace("kube-client-test-token", "wrong"))
+    err = KubeTool(kc).run("get", "namespaces", "-", "default", expect_ok=False)
+    assert (err["error"], err["code"], err["reason"]) == ("EACCES", 401, "Unauthorized")
+
+
+def test_list_pagination_returns_every_item_once(kt, ns):
+    for i in range(23):
+        kt.run("create", "configmaps", ns, input={"metadata": {"name": "cm-%02d" % i, "labels": {"odd": str(i % 2)}}})
+    res = kt.run("list", "configmaps", ns, "--limit", "5")
+    assert res["pages"] == 5
+    assert sorted(res["names"]) == ["cm-%02d" % i for i in range(23)]
+    odd = kt.run("list", "configmaps", ns, "--limit", "4", "--selector", "odd=1")
+    assert sorted(odd["names"]) == ["cm-%02d" % i for i in range(1, 23, 2)]
+
+
+def test_conflict_is_retried_by_rereading(sim, kt, ns):
+    kt.run("create", "configmaps", ns, input={"metadata": {"name": "c"}, "data": {"v": "0"}})
+    path = "/api/v1/namespaces/%s/configmaps/c" % ns
+    sim.faults({"path": path, "method": "PUT", "code": 409, "reason": "Conflict", "count": 2,
+                "message": 'Operation cannot be fulfilled on configmaps "c": the object has been modified'})
+    res = kt.run("set-data", "configmaps", ns, "c", "v", "1")
+    assert res["attempts"] == 3  # two conflicts, then the write
+    assert kt.run("get", "configmaps", ns, "c")["data"]["v"] == "1"
+    # A real concurrent writer between read and write (no injected fault): still converges.
+    res = kt.run("set-data", "configmaps", ns, "c", "v", "1")
+    assert res["attempts"] == 1  # nothing to change: no write at all
+
+
+def _count(sim, verb_resource):
+    return sim.requests()["byVerbResource"].get(verb_resource, 0)
+
+
+def test_429_and_500_with_retry_after_are_honoured(sim, kt, ns):
+    kt.run("create", "configmaps", ns, input={"metadata": {"name": "r"}})
+    path = "/api/v1/namespaces/%s/configmaps/r" % ns
+    sim.requests(reset=True)
+    sim.faults({"path": path, "method": "GET", "code": 429, "retryAfter": 1, "count": 2})
+    t0 = time.time()
+    kt.run("get", "configmaps", ns, "r")
+    took = time.time() - t0
+    assert took >= 2.0, took  # waited Retry-After (1s) twice
+    assert _count(sim, "get configmaps") == 3
+
+    sim.requests(reset=True)
+    sim.faults({"path": path, "method": "GET", "code": 500, "retryAfter": 1, "count": 1})
+    t0 = time.time()
+    kt.run("get", "configmaps", ns, "r")
+    assert time.time() - t0 >= 1.0
+    assert _count(sim, "get configmaps") == 2
+
+    # A create answered 500 without Retry-After is not retried (it may have happened).
+    sim.requests(reset=True)
+    sim.faults({"path": "/api/v1/namespaces/%s/configmaps" % ns, "method": "POST", "code": 500, "count": 1})
+    err = kt.run("create", "configmaps", ns, input={"metadata": {"name": "once"}}, expect_ok=False)
+    assert (err["error"], err["code"]) == ("EIO", 500)
+    assert _count(sim, "create configmaps") == 1
+
+    # Retries exhausted: -EAGAIN with the server's reason.
+    sim.faults({"path": path, "method": "GET", "code": 429, "retryAfter": 1, "count": -1})
+    try:
+        err = KubeTool(sim.kubeconfig, ["--retries", "1"]).run("get", "configmaps", ns, "r", expect_ok=False)
+    finally:
+        sim.request("DELETE", "/_okdsim/faults", token=None)
+    assert (err["error"], err["code"], err["reason"]) == ("EAGAIN", 429, "TooManyRequests")
+
+
+def test_rate_limiter_spaces_requests(sim, ns):
+    # QPS 2, burst 1: the set-data's GET takes the one token, its PUT waits ~0.5s for the next.
+    slow = KubeTool(sim.kubeconfig, ["--qps", "2", "--burst", "1"])
+    slow.run("create", "configmaps", ns, input={"metadata": {"name": "a"}})
+    t0 = time.time()
+    slow.run("set-data", "configmaps", ns, "a", "k", "v")
+    assert time.time() - t0 >= 0.45
+
+
+def test_client_certificate_authentication(tmp_path):
+    sim, kc = start_tls_cert_sim(tmp_path)
+    try:
+        kt = KubeTool(kc)
+        kt.run("create", "namespaces", "-", input={"metadata": {"name": "certns"}})
+        kt.run("create", "configmaps", "certns", input={"metadata": {"name": "c"}, "data": {"k": "v"}})
+        assert kt.run("get", "configmaps", "certns", "c")["data"] == {"k": "v"}
+        who = [r["user"] for r in sim.requests()["requests"] if r["path"].endswith("/configmaps/c")]
+        assert who and set(who) == {"admin"}
+    finally:
+        sim.stop()
+
+
+def test_broken_kubeconfig_names_file_and_field(tmp_path):
+    kc = tmp_path / "kc"
+    kc.write_text("current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+                  "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+                  "users: [{name: u, user: {client-key-data: 'a2V5Cg=='}}]\n")
+    err = KubeTool(kc).run("get", "namespaces", "-", "x", expect_ok=False)
+    assert err["error"] == "EINVAL"
+    assert err["message"] == 'kubeconfig %s: users[0] "u": client-key without client-certificate' % kc
