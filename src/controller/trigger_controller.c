@@ -423,8 +423,13 @@ static int finalize(struct trigger_controller *tc, const json_t *it, const char 
         return -EAGAIN;
     if (it && jsonx_str(it, "metadata", "deletionTimestamp") && has_finalizer(it)) {
         r = set_finalizer(tc, it, false);
-        if (r < 0 && r != -ENOENT) {
-            log_warn(owner, "removing finalizer: %s", err_msg());
+        if (r == -ENOENT)
+            return 0;
+        if (r < 0) {
+            if (r == -ESTALE) /* a stale cached copy: the newer one is on its way */
+                log_debug(owner, "removing finalizer: %s", err_msg());
+            else
+                log_warn(owner, "removing finalizer: %s", err_msg());
             return r;
         }
         log_info(owner, "released its triggers; finalizer removed");
@@ -519,6 +524,10 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
 
     if (!has_finalizer(it)) {
         r = set_finalizer(tc, it, true);
+        if (r == -ESTALE) { /* a stale cached copy: the newer one is on its way */
+            log_debug(key, "adding finalizer: %s", err_msg());
+            return -1;
+        }
         if (r < 0) {
             log_warn(key, "adding finalizer: %s", err_msg());
             return -1;

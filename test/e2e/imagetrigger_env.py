@@ -42,8 +42,10 @@ class TriggerEnv:
             wait_for(lambda: self.sim.request(
                 "GET", "/apis/istrigger.io/v1alpha1/imagetriggers")[0] == 200,
                 timeout=10, what="ImageTrigger CRD served")
+            from registry import free_port
+            args = ["--leader-elect=false", "--listen", "127.0.0.1:%d" % free_port()]
             self.op = IstriggerRun(self.tmp / "operator", self.sim.kubeconfig,
-                                   extra_args=list(operator_args)).start(wait_for=STARTED)
+                                   extra_args=args + list(operator_args)).start(wait_for=STARTED)
         except Exception:
             self.close()
             raise

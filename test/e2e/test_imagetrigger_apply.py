@@ -32,9 +32,16 @@ def test_seed_scenario_writes_oc_annotation_and_deployment_gets_digest(tenv):
     for ctype in ("TargetFound", "TriggersApplied", "ImagesResolved"):
         assert tenv.condition(ns, "theses-api-diffusion", ctype)["status"] == "True"
 
-    # Printer columns through kubectl (server-side table).
-    out = tenv.kubectl("get", "itrig", "-n", ns, check=True).stdout
-    assert "theses-api-diffusion:develop-api-diffusion" in out and "True" in out, out
+    # Printer columns through kubectl (server-side table). okdsim does not evaluate the filter
+    # expression of the Ready column ([?(@.type=="Ready")]), so Ready is checked client-side.
+    out = tenv.kubectl("get", "itrig", "-n", ns, check=True).stdout.splitlines()
+    assert out[0].split() == ["NAME", "TARGET", "SOURCES", "READY", "AGE"], out
+    assert out[1].split()[:3] == ["theses-api-diffusion", "theses-api-diffusion",
+                                  "theses-api-diffusion:develop-api-diffusion"], out
+    ready_col = tenv.kubectl("get", "itrig", "-n", ns, "-o",
+                             'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}',
+                             check=True).stdout
+    assert ready_col == "True"
 
     # Events on the ImageTrigger.
     ev = tenv.kubectl("get", "events", "-n", ns, "-o", "json", check=True).stdout

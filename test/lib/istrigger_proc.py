@@ -14,11 +14,7 @@ import signal
 import subprocess
 import time
 
-REPO = pathlib.Path(__file__).resolve().parent.parent.parent
-
-
-def istrigger_bin():
-    return os.environ.get("ISTRIGGER_BIN", str(REPO / "build" / "istrigger"))
+from istrigger_cli import SANITIZER_MARKS, binary
 
 
 class IstriggerRun:
@@ -33,7 +29,7 @@ class IstriggerRun:
         self._log = None
 
     def argv(self):
-        return [istrigger_bin(), "run", "--kubeconfig", self.kubeconfig] + self.extra_args
+        return [binary(), "run", "--kubeconfig", self.kubeconfig] + self.extra_args
 
     def start(self, wait_for=None, timeout=30):
         self._log = open(self.log_path, "wb")
@@ -76,7 +72,7 @@ class IstriggerRun:
         self._log.close()
         rc, self.proc = self.proc.returncode, None
         text = self.log()
-        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+        for marker in SANITIZER_MARKS:
             assert marker not in text, "sanitizer report in istrigger's output:\n" + text[-8000:]
         assert rc == 0, "istrigger exited with %s:\n%s" % (rc, text[-4000:])
 
