@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
     {"version", cli_version, "print version information"},
     {"resolve", cli_resolve, "print the digest a registry serves for images"},
+    {"run", cli_run, "run the operator (poll registries, import changed ImageStream tags)"},
 };
 
 static void usage(FILE *out)

@@ -11,7 +11,8 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO / "test" / "lib"))
 sys.path.insert(0, str(REPO / "test" / "okdsim" / "tests"))
 
-from istrigger_proc import IstriggerRun  # noqa: E402
+from istrigger_cli import SANITIZER_MARKS  # noqa: E402
+from istrigger_proc import Operator  # noqa: E402
 from openshift_env import settle, start_env, stop_env, wait_for  # noqa: E402
 
 TRIGGERS = "image.openshift.io/triggers"
@@ -42,10 +43,9 @@ class TriggerEnv:
             wait_for(lambda: self.sim.request(
                 "GET", "/apis/istrigger.io/v1alpha1/imagetriggers")[0] == 200,
                 timeout=10, what="ImageTrigger CRD served")
-            from registry import free_port
-            args = ["--leader-elect=false", "--listen", "127.0.0.1:%d" % free_port()]
-            self.op = IstriggerRun(self.tmp / "operator", self.sim.kubeconfig,
-                                   extra_args=args + list(operator_args)).start(wait_for=STARTED)
+            self.op = Operator(self.tmp / "operator", self.sim.kubeconfig, name="trigger",
+                               args=["--leader-elect=false"] + list(operator_args)).start()
+            wait_for(lambda: STARTED in self.op.log(), 30, what="the ImageTrigger controller")
         except Exception:
             self.close()
             raise
@@ -53,7 +53,11 @@ class TriggerEnv:
     def close(self):
         try:
             if self.op is not None:
-                self.op.stop()
+                rc = self.op.stop()
+                log = self.op.log()
+                for mark in SANITIZER_MARKS:
+                    assert mark not in log, "sanitizer report from istrigger:\n" + log[-8000:]
+                assert rc == 0, "istrigger exited with %s:\n%s" % (rc, log[-4000:])
         finally:
             stop_env(self.env)
 

@@ -1,83 +1,129 @@
-"""Run `istrigger run` as a subprocess for end-to-end tests.
+"""Run `istrigger run` (the operator) as a subprocess in tests, and read its metrics.
 
-    op = IstriggerRun(workdir, kubeconfig, extra_args=["--namespaces", "a,b"]).start(
-        wait_for="ImageTrigger controller started")
-    ...
-    op.stop()           # SIGTERM, then waits; raises if the process crashed or a sanitizer spoke
-    op.log()            # everything it wrote to stderr
+    op = Operator(workdir, kubeconfig, args=["--minimum-interval", "1s"]).start()
+    op.metrics()                       # {("istrigger_polls_total", (("registry", "..."), ...)): 3.0}
+    op.metric_sum("istrigger_registry_requests_total", method="HEAD")
+    op.stop()                          # SIGTERM, waits; op.kill() sends SIGKILL
 
-The binary comes from ISTRIGGER_BIN (default build/istrigger), so `make test` runs the ASan+UBSan
-build here."""
+The binary is $ISTRIGGER_BIN (default build/istrigger); logs go to WORKDIR/istrigger-NAME.log.
+Standard library only."""
 import os
 import pathlib
+import re
 import signal
+import socket
 import subprocess
 import time
+import urllib.request
 
-from istrigger_cli import SANITIZER_MARKS, binary
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+BIN = os.environ.get("ISTRIGGER_BIN", str(REPO / "build" / "istrigger"))
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-class IstriggerRun:
-    def __init__(self, workdir, kubeconfig, extra_args=(), env=None):
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {(name, ((label, value), ...sorted)): float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            continue
+        labels = tuple(sorted(_LABEL.findall(m.group(3) or "")))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+class Operator:
+    def __init__(self, workdir, kubeconfig, args=(), env=None, name="op"):
         self.workdir = pathlib.Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = str(kubeconfig)
-        self.extra_args = list(extra_args)
-        self.env = dict(os.environ, **(env or {}))
-        self.log_path = self.workdir / "istrigger.log"
+        self.args = list(args)
+        self.env = env or {}
+        self.name = name
+        self.port = free_port()
         self.proc = None
-        self._log = None
+        self.log_path = self.workdir / ("istrigger-%s.log" % name)
 
     def argv(self):
-        return [binary(), "run", "--kubeconfig", self.kubeconfig] + self.extra_args
+        return [BIN, "run", "--kubeconfig", self.kubeconfig, "--listen",
+                "127.0.0.1:%d" % self.port, "--identity", self.name, "-v"] + self.args
 
-    def start(self, wait_for=None, timeout=30):
-        self._log = open(self.log_path, "wb")
+    def start(self, timeout=20):
+        self._log = open(self.log_path, "ab")
+        env = dict(os.environ, **self.env)
         self.proc = subprocess.Popen(self.argv(), stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=self.env, cwd=str(self.workdir))
-        if wait_for:
-            self.wait_log(wait_for, timeout)
-        return self
-
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def wait_log(self, text, timeout=30):
+                                     env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if text in self.log():
-                return
             if self.proc.poll() is not None:
-                raise AssertionError("istrigger exited with %s before %r:\n%s"
-                                     % (self.proc.returncode, text, self.log()[-4000:]))
-            time.sleep(0.05)
-        raise AssertionError("istrigger did not log %r within %ss:\n%s"
-                             % (text, timeout, self.log()[-4000:]))
+                raise RuntimeError("istrigger exited with %d:\n%s" % (self.proc.returncode,
+                                                                      self.log()[-4000:]))
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.port,
+                                            timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("istrigger did not become healthy:\n" + self.log()[-4000:])
 
-    def stop(self, timeout=20):
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stop the process; returns its exit code (negative for a signal)."""
         if self.proc is None:
-            return
+            return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError("istrigger did not stop within %ss:\n%s"
-                                     % (timeout, self.log()[-4000:]))
+        rc = self.proc.returncode
+        self.proc = None
         self._log.close()
-        rc, self.proc = self.proc.returncode, None
-        text = self.log()
-        for marker in SANITIZER_MARKS:
-            assert marker not in text, "sanitizer report in istrigger's output:\n" + text[-8000:]
-        assert rc == 0, "istrigger exited with %s:\n%s" % (rc, text[-4000:])
+        return rc
 
-    def __enter__(self):
-        return self.start()
+    def kill(self):
+        return self.stop(signal.SIGKILL)
 
-    def __exit__(self, *exc):
-        self.stop()
+    def metrics_text(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=5) as r:
+            return r.read().decode()
+
+    def metrics(self):
+        return parse_metrics(self.metrics_text())
+
+    def metric_sum(self, name, **labels):
+        """Sum of the samples of `name` whose labels include `labels`."""
+        total = 0.0
+        for (n, ls), v in self.metrics().items():
+            d = dict(ls)
+            if n == name and all(d.get(k) == str(want) for k, want in labels.items()):
+                total += v
+        return total
+
+    def metric_series(self, name):
+        """{labels dict as sorted tuple: value} of one metric."""
+        return {ls: v for (n, ls), v in self.metrics().items() if n == name}
+
+    def api(self, path):
+        import json
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=5) as r:
+            return json.loads(r.read().decode())

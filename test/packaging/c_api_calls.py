@@ -9,8 +9,9 @@ on. The resource argument is either a KUBE_RES_* constant, or a variable that is
     returns, or
   - assigned from a KUBE_RES_* constant.
 The subresource argument is resolved the same way (a string literal, NULL, or a parameter).
-Calls inside src/kube/ whose resource is a parameter of a function exported by the client (the
-generic implementation of the verbs) are not uses; their callers are.
+Calls inside src/kube/ on a resource that is not a KUBE_RES_* constant (the client's generic
+implementation of informers and helpers, e.g. kube_list(c, inf->res, ...)) are not uses; the
+calls of those helpers (kube_informer_new, ...) are.
 
     uses, problems = api_uses(root)   # uses: {(group, "res[/sub]", verb): ["file:line", ...]}
 Problems are calls whose resource could not be resolved, and raw kube_request() calls on
@@ -216,9 +217,8 @@ class Analyzer:
                 if ri >= len(args):
                     continue
                 res_expr = args[ri]
-                if f.file.startswith(IMPLEMENTATION_DIR) and f.exported and \
-                        res_expr.strip() in f.params:
-                    continue  # the client's own generic implementation
+                if f.file.startswith(IMPLEMENTATION_DIR) and not re.search(r"KUBE_RES_\w+", res_expr):
+                    continue  # the client's generic implementation (informer, retry helpers)
                 res_vals = {v[1] for v in self.resolve(res_expr, f) if v[0] == "res"}
                 if not res_vals:
                     self.problems.append("%s: %s(): cannot tell the resource of %r" % (where, name, res_expr))

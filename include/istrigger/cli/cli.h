@@ -9,6 +9,9 @@
 int cli_version(int argc, char **argv);
 int cli_resolve(int argc, char **argv);
 
+/* `istrigger run`: the operator (src/cli/run.c). */
+int cli_run(int argc, char **argv);
+
 /* Shared handling of the global logging flags: consumes "-v", "--log-level L", "--log-format F"
  * (and the environment ISTRIGGER_LOG_LEVEL / ISTRIGGER_LOG_FORMAT) from argv in place, leaving
  * the other arguments. Returns 0 or -EINVAL with err_msg set. */
