@@ -10,6 +10,7 @@
 #include "run_http.h"
 #include "istrigger/controller/operator.h"
 #include "istrigger/controller/sync.h"
+#include "istrigger/controller/trigger.h"
 #include "istrigger/http/server.h"
 #include "istrigger/http/status.h"
 #include "istrigger/kube/shutdown.h"
@@ -263,6 +264,8 @@ int cli_run(int argc, char **argv)
     if (rc == 0)
         rc = sync_controller_start(op);
     if (rc == 0)
+        rc = trigger_controller_start(op);
+    if (rc == 0)
         status_set_ready(true);
     if (rc < 0) {
         log_error(NULL, "%s", err_msg());
@@ -273,6 +276,7 @@ int cli_run(int argc, char **argv)
     status_set_ready(false);
     operator_stop(op); /* release the lease first: a successor starts at once */
     sync_controller_stop(op);
+    trigger_controller_stop(op);
     http_server_stop(http);
     operator_free(op);
     return rc < 0 ? 1 : 0;

@@ -399,3 +399,48 @@ def test_patches_on_streams_and_istags(okd_env):
     assert spec_tag(s, "v1")["importPolicy"]["scheduled"] is True
     res = env.kubectl("patch", "-n", NS, "istag/app:nope", "--type=merge", "-p", '{"tag":{}}')
     assert 'imagestreamtags.image.openshift.io "app:nope" not found' in res.stderr
+
+
+def test_rbac_create_imagestreamimports_is_enough(tmp_path):
+    """Under --rbac an ISI needs only `create imagestreamimports`: the importer reads the pull
+    secrets and writes the stream with the server's own rights (reference §3.5, §3.6)."""
+    env = start_env(tmp_path, "--user-token", "op-token=operator",
+                    "--user-token", "nobody-token=nobody",
+                    sim_kw={"rbac": True, "token": "admin-token"})
+    try:
+        reg = env.registry
+        env.create_namespace(NS)
+        env.push_image("app", "v1", "one")
+        for kind, body in (("roles", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                                      "metadata": {"name": "importer"}, "rules": [
+                                          {"apiGroups": ["image.openshift.io"],
+                                           "resources": ["imagestreamimports"],
+                                           "verbs": ["create"]}]}),
+                           ("rolebindings", {"apiVersion": "rbac.authorization.k8s.io/v1",
+                                             "kind": "RoleBinding",
+                                             "metadata": {"name": "importer"},
+                                             "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                         "kind": "Role", "name": "importer"},
+                                             "subjects": [{"kind": "User", "name": "operator",
+                                                           "apiGroup": "rbac.authorization.k8s.io"}]})):
+            code, _, b = env.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/%s"
+                                     % (NS, kind), body)
+            assert code == 201, b
+        isi = {"apiVersion": "image.openshift.io/v1", "kind": "ImageStreamImport",
+               "metadata": {"name": "app"}, "spec": {"import": True, "images": [
+                   {"from": {"kind": "DockerImage", "name": reg.ref("app", "v1")},
+                    "to": {"name": "v1"}, "importPolicy": {"insecure": True}}]}}
+        path = "%s/namespaces/%s/imagestreamimports" % (IMAGE_API, NS)
+        code, _, r = env.sim.request("POST", path, isi, token="op-token")
+        assert code == 201, r
+        assert r["status"]["images"][0]["status"]["status"] == "Success"
+        code, _, r = env.sim.request("GET", "%s/namespaces/%s/imagestreams/app" % (IMAGE_API, NS),
+                                     token="op-token")
+        assert code == 403
+        code, _, r = env.sim.request("POST", path, isi, token="nobody-token")
+        assert code == 403 and r["reason"] == "Forbidden"
+        assert r["message"] == ('imagestreamimports.image.openshift.io is forbidden: User "nobody" '
+                                'cannot create resource "imagestreamimports" in API group '
+                                '"image.openshift.io" in the namespace "%s"' % NS)
+    finally:
+        stop_env(env)
