@@ -715,6 +715,14 @@ static int transport_error(struct check *k, CURLcode cc, const char *what, char 
     case CURLE_WRITE_ERROR:
         snprintf(msg, size, "%s: reply from %s larger than %zu bytes", what, host, k->body_max);
         return -EBADMSG;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        /* TLS 1.3 reports a refused client certificate as an alert after the handshake. */
+        if (strstr(why, "SSL") || strstr(why, "alert")) {
+            snprintf(msg, size, "%s: TLS with %s failed: %s", what, host, why);
+            return -EPROTO;
+        }
+        /* fall through */
     default:
         snprintf(msg, size, "%s: talking to %s failed: %s", what, host, why);
         return -EIO;
