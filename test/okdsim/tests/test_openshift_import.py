@@ -365,6 +365,10 @@ def test_field_selectors_and_kubectl(okd_env):
     res = env.kubectl("get", "istag", "-n", NS, "app:v1", "-o",
                       "jsonpath={.image.dockerImageReference}", check=True)
     assert res.stdout.startswith(reg.ref("app") + "@sha256:")
+    res = env.kubectl("get", "istag", "-n", NS, check=True)
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "IMAGE", "REFERENCE", "UPDATED"]
+    assert lines[1].split()[:2] == ["app:v1", reg.ref("app", digest=settle(env, NS, "app")["status"]["tags"][0]["items"][0]["image"])]
     res = env.kubectl("get", "istag", "-n", NS, "app:nope")
     assert res.returncode != 0
     assert 'imagestreamtags.image.openshift.io "app:nope" not found' in res.stderr
