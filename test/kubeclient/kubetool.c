@@ -369,6 +369,9 @@ static int cmd_leader(struct kube_client *c, int argc, char **argv)
         (r = kube_leader_start(le)) < 0)
         return fail(r);
     while (!kube_shutdown_wait(100 * NS_PER_MS)) {
+        /* The time of the decision to write: a write decided before a pause (SIGSTOP) may
+         * still land after it, as with any client; one decided after must not happen. */
+        int64_t decided = time_real_ns() / NS_PER_MS;
         if (!cm || !kube_leader_is_leader(le))
             continue;
         char n[32];
@@ -377,7 +380,7 @@ static int cmd_leader(struct kube_client *c, int argc, char **argv)
             json_pack("{s:{s:s, s:s}}", "data", "holder", argv[3], "seq", n);
         r = kube_patch(c, KUBE_RES_CONFIGMAPS, argv[1], cm, KUBE_PATCH_MERGE, patch, NULL, NULL);
         emit(json_pack("{s:s, s:i, s:I}", "wrote", argv[3], "ok", r == 0, "at_ms",
-                       (json_int_t)(time_real_ns() / NS_PER_MS)));
+                       (json_int_t)decided));
     }
     kube_leader_free(le);
     emit(json_pack("{s:b}", "exited", 1));
