@@ -51,6 +51,7 @@ struct source {
     char *message;
     int64_t last_poll_real;
     int64_t last_change_real;
+    int64_t last_change_mono;
 };
 
 struct registry_limits {
@@ -67,6 +68,7 @@ struct scheduler {
     struct scheduler_opts opts;
     struct strmap *sources;    /* key -> struct source */
     struct strmap *registries; /* host -> struct registry_limits */
+    struct strmap *streams;    /* stream key -> NULL-terminated array of its source keys */
     struct source **heap;
     size_t heap_len, heap_cap;
     size_t nsubs;
@@ -232,6 +234,15 @@ static int64_t min_interval(const struct source *src)
     return m;
 }
 
+/* The keys of the sources a stream subscribes to: a NULL-terminated malloc'd array. */
+static void strv_free(void *p)
+{
+    char **v = p;
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
 /* ---- lifecycle ---- */
 
 int scheduler_new(const struct scheduler_opts *opts, struct scheduler **out)
@@ -252,7 +263,8 @@ int scheduler_new(const struct scheduler_opts *opts, struct scheduler **out)
     s->rng = s->opts.seed ? s->opts.seed : (unsigned)time_mono_ns();
     s->sources = strmap_new(source_free);
     s->registries = strmap_new(free);
-    if (!s->sources || !s->registries) {
+    s->streams = strmap_new(strv_free);
+    if (!s->sources || !s->registries || !s->streams) {
         scheduler_free(s);
         return -ENOMEM;
     }
@@ -267,6 +279,7 @@ void scheduler_free(struct scheduler *s)
         return;
     strmap_free(s->sources);
     strmap_free(s->registries);
+    strmap_free(s->streams);
     free(s->heap);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -289,6 +302,30 @@ int scheduler_set_registry_limits(struct scheduler *s, const char *registry, dou
     }
     pthread_mutex_unlock(&s->lock);
     return r ? 0 : -ENOMEM;
+}
+
+void scheduler_set_defaults(struct scheduler *s, int max_in_flight, int max_in_flight_per_registry,
+                            double rps)
+{
+    pthread_mutex_lock(&s->lock);
+    if (max_in_flight > 0)
+        s->opts.max_in_flight = max_in_flight;
+    if (max_in_flight_per_registry > 0)
+        s->opts.max_in_flight_per_registry = max_in_flight_per_registry;
+    if (rps >= 0)
+        s->opts.requests_per_second = rps;
+    struct strmap_iter it = {0};
+    void *v;
+    while (strmap_next(s->registries, &it, NULL, &v)) {
+        struct registry_limits *r = v;
+        if (r->overridden)
+            continue;
+        r->max_in_flight = s->opts.max_in_flight_per_registry;
+        if (r->rps != s->opts.requests_per_second)
+            r->tokens = registry_burst(r);
+        r->rps = s->opts.requests_per_second;
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 void scheduler_clear_registry_limits(struct scheduler *s)
@@ -326,36 +363,16 @@ static size_t source_drop_stream(struct source *src, const char *stream)
     return dropped;
 }
 
-static void drop_stream_everywhere(struct scheduler *s, const char *stream)
+/* Drop a source that has no subscribers left (kept while in flight: complete frees it). */
+static void source_drop_if_empty(struct scheduler *s, const char *key)
 {
-    /* Collect emptied sources first: the map must not change while iterating. */
-    struct strmap_iter it = {0};
-    const char *key;
-    void *v;
-    char **empty = NULL;
-    size_t nempty = 0;
-    while (strmap_next(s->sources, &it, &key, &v)) {
-        struct source *src = v;
-        s->nsubs -= source_drop_stream(src, stream);
-        if (src->nsubs == 0) {
-            char **e = realloc(empty, (nempty + 1) * sizeof(*e));
-            if (!e)
-                continue; /* keeps an empty source until the next change: harmless */
-            empty = e;
-            empty[nempty++] = src->key;
-        }
-    }
-    /* A source in flight stays (without subscribers) until its poll completes, so the
-     * registry slot is given back and a re-subscription meanwhile finds it. */
-    for (size_t i = 0; i < nempty; i++) {
-        struct source *src = strmap_get(s->sources, empty[i]);
-        heap_remove(s, src);
-        if (!src->in_flight)
-            strmap_remove(s->sources, empty[i]);
-    }
-    free(empty);
+    struct source *src = strmap_get(s->sources, key);
+    if (!src || src->nsubs > 0)
+        return;
+    heap_remove(s, src);
+    if (!src->in_flight)
+        strmap_remove(s->sources, key);
 }
-
 static struct source *source_get_or_create(struct scheduler *s, const struct scheduler_sub *sub,
                                            int64_t now, bool *created)
 {
@@ -412,11 +429,28 @@ int scheduler_set_stream(struct scheduler *s, const char *stream_key,
 {
     int rc = 0;
     pthread_mutex_lock(&s->lock);
-    /* src->interval_ns still holds the interval before this change until the loop below,
-     * which brings forward the sources that got faster. */
-    drop_stream_everywhere(s, stream_key);
-    for (size_t i = 0; i < n && rc == 0; i++)
+    /* Remove the stream's old subscriptions but keep their sources until the new ones are in:
+     * a source the stream still uses keeps its schedule and its last observation. */
+    char **old = strmap_take(s->streams, stream_key);
+    for (size_t i = 0; old && old[i]; i++) {
+        struct source *src = strmap_get(s->sources, old[i]);
+        if (src)
+            s->nsubs -= source_drop_stream(src, stream_key);
+    }
+    char **keys = n ? calloc(n + 1, sizeof(char *)) : NULL;
+    if (n && !keys)
+        rc = -ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         rc = add_sub(s, stream_key, &subs[i], now);
+        if (rc == 0 && !(keys[i] = strdup(subs[i].source_key)))
+            rc = -ENOMEM;
+    }
+    if (keys && strmap_set(s->streams, stream_key, keys) < 0) {
+        strv_free(keys);
+        rc = -ENOMEM;
+    }
+    /* Sources whose fastest subscriber changed: bring a faster one forward; a slower one
+     * keeps its due time and uses the new interval from its next completion. */
     for (size_t i = 0; i < n; i++) {
         struct source *src = strmap_get(s->sources, subs[i].source_key);
         if (!src)
@@ -426,14 +460,13 @@ int scheduler_set_stream(struct scheduler *s, const char *stream_key,
             reschedule(s, src, now + iv - jitter_of(s, iv));
         src->interval_ns = iv;
     }
-    /* Sources that lost their fastest subscriber keep their due time; the next completion
-     * uses the new (longer) interval. */
-    struct strmap_iter it = {0};
-    void *v;
-    while (strmap_next(s->sources, &it, NULL, &v)) {
-        struct source *src = v;
-        src->interval_ns = min_interval(src);
+    for (size_t i = 0; old && old[i]; i++) {
+        struct source *src = strmap_get(s->sources, old[i]);
+        if (src && src->nsubs > 0)
+            src->interval_ns = min_interval(src);
+        source_drop_if_empty(s, old[i]);
     }
+    strv_free(old);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -513,15 +546,15 @@ static void set_str(char **dst, const char *v)
     *dst = v ? strdup(v) : NULL;
 }
 
-bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now,
-                        const struct scheduler_result *res)
+int scheduler_complete(struct scheduler *s, const char *source_key, int64_t now,
+                       const struct scheduler_result *res)
 {
-    bool changed = false;
+    int flags = 0;
     pthread_mutex_lock(&s->lock);
     struct source *src = strmap_get(s->sources, source_key);
     if (!src || !src->in_flight) {
         pthread_mutex_unlock(&s->lock);
-        return false; /* not handed out by take_due: a caller bug, ignored */
+        return 0; /* not handed out by take_due: a caller bug, ignored */
     }
     s->in_flight--;
     struct registry_limits *r = registry_get(s, src->registry);
@@ -531,13 +564,18 @@ bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now
     if (src->nsubs == 0) {
         strmap_remove(s->sources, source_key); /* lost its subscribers while in flight */
         pthread_mutex_unlock(&s->lock);
-        return false;
+        return 0;
     }
     src->last_poll_real = time_real_ns();
     if (res->ok) {
-        changed = !src->digest || !res->digest || strcmp(src->digest, res->digest) != 0;
-        if (changed)
+        bool changed = !src->digest || !res->digest || strcmp(src->digest, res->digest) != 0;
+        if (changed) {
             src->last_change_real = src->last_poll_real;
+            src->last_change_mono = now;
+            flags |= SCHEDULER_CHANGED;
+        }
+        if (src->failures > 0)
+            flags |= SCHEDULER_RECOVERED;
         set_str(&src->digest, res->digest);
         json_decref(src->children);
         src->children = res->children ? jsonx_dup(res->children) : NULL;
@@ -547,6 +585,9 @@ bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now
         src->backoff_until = 0;
         src->due = now + src->interval_ns - jitter_of(s, src->interval_ns);
     } else {
+        if (src->failures == 0 || !src->reason || !res->reason ||
+            strcmp(src->reason, res->reason) != 0)
+            flags |= SCHEDULER_FIRST_FAILURE;
         src->failures++;
         set_str(&src->reason, res->reason);
         set_str(&src->message, res->message);
@@ -558,7 +599,22 @@ bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now
     }
     heap_push(s, src);
     pthread_mutex_unlock(&s->lock);
-    return changed;
+    return flags;
+}
+
+void scheduler_spread(struct scheduler *s, int64_t now)
+{
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->heap_len; i++) {
+        struct source *src = s->heap[i];
+        int64_t due = now + jitter_of(s, src->interval_ns);
+        if (src->failures == 0 || due > src->due)
+            src->due = due;
+    }
+    /* Rebuild the heap order after changing many keys. */
+    for (size_t i = s->heap_len / 2 + 1; i-- > 0;)
+        heap_down(s, i);
+    pthread_mutex_unlock(&s->lock);
 }
 
 int64_t scheduler_next_due(struct scheduler *s)
@@ -570,7 +626,7 @@ int64_t scheduler_next_due(struct scheduler *s)
 }
 
 int scheduler_observation(struct scheduler *s, const char *source_key, char **digest,
-                          json_t **children)
+                          json_t **children, int64_t *seen_at)
 {
     int rc = -ENOENT;
     *digest = NULL;
@@ -580,6 +636,8 @@ int scheduler_observation(struct scheduler *s, const char *source_key, char **di
     if (src && src->digest) {
         *digest = strdup(src->digest);
         *children = json_incref(src->children); /* never modified once stored */
+        if (seen_at)
+            *seen_at = src->last_change_mono;
         rc = *digest ? 0 : -ENOMEM;
     }
     pthread_mutex_unlock(&s->lock);

@@ -77,7 +77,13 @@ int time_parse_rfc3339(const char *s, int64_t *real_ns)
     }
     if (*p)
         goto bad;
-    *real_ns = ((int64_t)timegm(&tm) - offset) * NS_PER_SEC + frac;
+    /* int64 nanoseconds cover 1678..2262; years outside are rejected, not wrapped. */
+    {
+        int64_t secs = (int64_t)timegm(&tm) - offset, ns;
+        if (__builtin_mul_overflow(secs, NS_PER_SEC, &ns) ||
+            __builtin_add_overflow(ns, frac, real_ns))
+            goto bad;
+    }
     return 0;
 bad:
     return err_set(-EINVAL, "invalid RFC 3339 time \"%s\"", s);

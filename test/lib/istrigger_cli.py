@@ -13,13 +13,20 @@ def binary():
     return os.environ.get("ISTRIGGER_BIN") or str(ROOT / "build" / "istrigger")
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 def run(*args, timeout=120, input=None, env=None):
-    """Run `istrigger ARGS...`; returns the CompletedProcess with text stdout/stderr. The
-    sanitizer report of an ASan build ends up in stderr; callers check the exit status."""
+    """Run `istrigger ARGS...`; returns the CompletedProcess with text stdout/stderr. Fails the
+    test when an ASan/UBSan build reports anything, whatever the exit status (a sanitizer's
+    exit code 1 would otherwise pass for an expected failure)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([binary()] + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=timeout, input=input, env=full_env)
+    res = subprocess.run([binary()] + [str(a) for a in args], capture_output=True, text=True,
+                         timeout=timeout, input=input, env=full_env)
+    for mark in SANITIZER_MARKS:
+        assert mark not in res.stderr, "sanitizer report from %s:\n%s" % (binary(), res.stderr)
+    return res
 
 
 def lines(res):

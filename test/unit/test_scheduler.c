@@ -5,7 +5,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "istrigger/controller/scheduler.h"
@@ -113,7 +115,8 @@ static void test_failing_source_backs_off_and_honours_retry_after(void **state)
     for (size_t i = 0; i < 6; i++) {
         assert_int_equal(take(s, now, &p, 1), 1);
         struct scheduler_result r = {.ok = false, .reason = "Unavailable", .message = "503"};
-        scheduler_complete(s, p.source_key, now, &r);
+        assert_int_equal(scheduler_complete(s, p.source_key, now, &r),
+                         i == 0 ? SCHEDULER_FIRST_FAILURE : 0);
         scheduler_poll_clear(&p);
         assert_true(scheduler_next_due(s) == now + expect[i] * SEC);
         struct scheduler_stats st;
@@ -136,7 +139,9 @@ static void test_failing_source_backs_off_and_honours_retry_after(void **state)
     /* Success resets: back to the interval. */
     now += 120 * SEC;
     assert_int_equal(take(s, now, &p, 1), 1);
-    complete_ok(s, p.source_key, now, "sha256:b");
+    struct scheduler_result okr = {.ok = true, .digest = "sha256:b"};
+    assert_int_equal(scheduler_complete(s, p.source_key, now, &okr),
+                     SCHEDULER_CHANGED | SCHEDULER_RECOVERED);
     scheduler_poll_clear(&p);
     assert_true(scheduler_next_due(s) <= now + 2 * SEC);
     struct scheduler_stats st;
@@ -222,22 +227,24 @@ static void test_observation_change_and_drop_while_in_flight(void **state)
     struct scheduler_poll p;
     assert_int_equal(take(s, T0 + SEC, &p, 1), 1);
     struct scheduler_result r = {.ok = true, .digest = "sha256:1"};
-    assert_true(scheduler_complete(s, "k", T0 + SEC, &r)); /* first observation */
+    assert_int_equal(scheduler_complete(s, "k", T0 + SEC, &r), SCHEDULER_CHANGED);
     char *d;
     json_t *ch;
-    assert_int_equal(scheduler_observation(s, "k", &d, &ch), 0);
+    int64_t seen;
+    assert_int_equal(scheduler_observation(s, "k", &d, &ch, &seen), 0);
     assert_string_equal(d, "sha256:1");
+    assert_true(seen == T0 + SEC);
     assert_null(ch);
     free(d);
     scheduler_poll_clear(&p);
     assert_int_equal(take(s, T0 + 4 * SEC, &p, 1), 1);
-    assert_false(scheduler_complete(s, "k", T0 + 4 * SEC, &r)); /* same digest */
+    assert_int_equal(scheduler_complete(s, "k", T0 + 4 * SEC, &r), 0); /* same digest */
     scheduler_poll_clear(&p);
     assert_int_equal(take(s, T0 + 7 * SEC, &p, 1), 1);
     /* The stream goes away while its poll is in flight. */
     assert_int_equal(scheduler_set_stream(s, "a/web", NULL, 0, T0 + 7 * SEC), 0);
     r.digest = "sha256:2";
-    assert_false(scheduler_complete(s, "k", T0 + 8 * SEC, &r));
+    assert_int_equal(scheduler_complete(s, "k", T0 + 8 * SEC, &r), 0);
     scheduler_poll_clear(&p);
     struct scheduler_stats st;
     scheduler_get_stats(s, &st);
@@ -270,6 +277,60 @@ static void test_faster_subscriber_brings_source_forward(void **state)
     scheduler_free(s);
 }
 
+static void test_resubscribing_keeps_schedule_and_observation(void **state)
+{
+    (void)state;
+    struct scheduler *s = new_sched(0, 0, 0);
+    subscribe(s, "a/web", "k", "r", 10 * SEC, T0);
+    struct scheduler_poll p;
+    assert_int_equal(take(s, T0 + SEC, &p, 1), 1);
+    complete_ok(s, "k", T0 + SEC, "sha256:1");
+    scheduler_poll_clear(&p);
+    int64_t due = scheduler_next_due(s);
+    /* The stream is reconciled again (e.g. because the poll saw a new digest): same tags. */
+    subscribe(s, "a/web", "k", "r", 10 * SEC, T0 + 2 * SEC);
+    assert_true(scheduler_next_due(s) == due);
+    char *d;
+    json_t *ch;
+    assert_int_equal(scheduler_observation(s, "k", &d, &ch, NULL), 0);
+    assert_string_equal(d, "sha256:1");
+    free(d);
+    /* Moving the tag to another source drops the old one. */
+    subscribe(s, "a/web", "k2", "r", 10 * SEC, T0 + 3 * SEC);
+    assert_int_equal(scheduler_observation(s, "k", &d, &ch, NULL), -ENOENT);
+    struct scheduler_stats st;
+    scheduler_get_stats(s, &st);
+    assert_int_equal(st.sources, 1);
+    assert_int_equal(st.tags, 1);
+    scheduler_free(s);
+}
+
+static void test_takeover_spreads_overdue_sources(void **state)
+{
+    (void)state;
+    struct scheduler *s = new_sched(100, 100, 0);
+    for (int i = 0; i < 50; i++) {
+        char stream[32];
+        snprintf(stream, sizeof(stream), "a/s%d", i);
+        subscribe(s, stream, stream, "r", 10 * SEC, T0);
+    }
+    /* A follower never polled; when it takes over a minute later all would be due at once. */
+    int64_t now = T0 + 60 * SEC;
+    scheduler_spread(s, now);
+    struct scheduler_poll p[64];
+    size_t n = take(s, now, p, 64);
+    for (size_t i = 0; i < n; i++)
+        scheduler_poll_clear(&p[i]);
+    assert_true(n < 10);
+    n = take(s, now + SEC, p, 64); /* the rest within the jitter window (10% of 10s) */
+    for (size_t i = 0; i < n; i++)
+        scheduler_poll_clear(&p[i]);
+    struct scheduler_stats st;
+    scheduler_get_stats(s, &st);
+    assert_int_equal(st.in_flight, 50);
+    scheduler_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +341,8 @@ int main(void)
         cmocka_unit_test(test_limited_registry_does_not_slow_others),
         cmocka_unit_test(test_observation_change_and_drop_while_in_flight),
         cmocka_unit_test(test_faster_subscriber_brings_source_forward),
+        cmocka_unit_test(test_takeover_spreads_overdue_sources),
+        cmocka_unit_test(test_resubscribing_keeps_schedule_and_observation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,11 @@
 #define ISTRIGGER_CLI_CLI_H
 
 int cli_version(int argc, char **argv);
+int cli_console_dashboard(int argc, char **argv);
 int cli_resolve(int argc, char **argv);
+
+/* `istrigger run`: the operator (src/cli/run.c). */
+int cli_run(int argc, char **argv);
 
 /* Shared handling of the global logging flags: consumes "-v", "--log-level L", "--log-format F"
  * (and the environment ISTRIGGER_LOG_LEVEL / ISTRIGGER_LOG_FORMAT) from argv in place, leaving

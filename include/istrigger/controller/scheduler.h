@@ -79,6 +79,11 @@ void scheduler_free(struct scheduler *s);
  * Applies at once. 0 or -ENOMEM. */
 int scheduler_set_registry_limits(struct scheduler *s, const char *registry, double rps,
                                   int max_in_flight);
+/* Change the global in-flight limit and the per-registry defaults (values <= 0 keep the
+ * current one; rps < 0 keeps, 0 means unlimited). Applies at once. */
+void scheduler_set_defaults(struct scheduler *s, int max_in_flight, int max_in_flight_per_registry,
+                            double rps);
+
 /* Forget every per-registry override (before re-applying a new configuration). */
 void scheduler_clear_registry_limits(struct scheduler *s);
 
@@ -92,19 +97,28 @@ int scheduler_set_stream(struct scheduler *s, const char *stream_key,
 /* Hand out up to `max` due sources (marked in flight) into `out`; returns how many. */
 size_t scheduler_take_due(struct scheduler *s, int64_t now, struct scheduler_poll *out, size_t max);
 
+/* Flags returned by scheduler_complete. */
+#define SCHEDULER_CHANGED       1 /* new digest (or first observation): re-examine subscribers */
+#define SCHEDULER_FIRST_FAILURE 2 /* first failure after success, or a different reason */
+#define SCHEDULER_RECOVERED     4 /* success after failures */
+
 /* A poll handed out by take_due finished. Reschedules the source (see above) and records the
- * observation. Returns true when the observed digest differs from the previous observation
- * (or is the first), i.e. the subscribers should be re-examined. */
-bool scheduler_complete(struct scheduler *s, const char *source_key, int64_t now,
-                        const struct scheduler_result *r);
+ * observation. Returns SCHEDULER_* flags (0 when nothing noteworthy). */
+int scheduler_complete(struct scheduler *s, const char *source_key, int64_t now,
+                       const struct scheduler_result *r);
+
+/* Spread every waiting source over its jitter window from `now` (after a leader takeover,
+ * so the new leader does not poll everything at once). */
+void scheduler_spread(struct scheduler *s, int64_t now);
 
 /* Monotonic time of the next due source (INT64_MAX when none waits). */
 int64_t scheduler_next_due(struct scheduler *s);
 
-/* Last successful observation of the source: digest (malloc'd) and children (NEW ref or
- * NULL). 0, or -ENOENT when the source is unknown or not yet polled successfully. */
+/* Last successful observation of the source: digest (malloc'd), children (NEW ref or NULL)
+ * and the monotonic time that digest was first seen (may be NULL). 0, or -ENOENT when the
+ * source is unknown or not yet polled successfully. */
 int scheduler_observation(struct scheduler *s, const char *source_key, char **digest,
-                          json_t **children);
+                          json_t **children, int64_t *seen_at);
 
 /* The streams subscribed to a source, as a NEW JSON array of unique "ns/name" strings. */
 json_t *scheduler_subscribers(struct scheduler *s, const char *source_key);

@@ -10,7 +10,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import errors, openapi, patch, rbac, selectors
+from . import errors, openapi, patch, protobuf, rbac, selectors
 from .faults import MESSAGES, REASONS
 from .resources import api_group_list, group_entry, resource_list, table_for
 
@@ -321,6 +321,8 @@ class ApiHandler(BaseHTTPRequestHandler):
                 return yaml.safe_load(req.raw)
             except Exception as e:
                 raise errors.bad_request("error decoding YAML: %s" % e)
+        if ctype == "application/vnd.kubernetes.protobuf":
+            return protobuf.decode(req.raw)
         if ctype not in ("application/json", "*/*", ""):
             raise errors.unsupported_media_type(["application/json", "application/yaml",
                                                  "application/vnd.kubernetes.protobuf"])

@@ -1,8 +1,6 @@
 """Shared pieces of okdsim's OpenShift tests: an `okd_env` fixture with a real docker-registry
 (plain HTTP) and an okdsim, plus helpers to push hand-built images, wait for the image-import
 controller to settle and poll for a condition."""
-import json
-import os
 import pathlib
 import sys
 import time

@@ -4,7 +4,12 @@ later, level-driven revert) and deployment rollout recording, against a real doc
 import json
 import time
 
-from openshift_env import IMAGE_API, okd_env, settle, start_env, stop_env, wait_for  # noqa: F401
+import pytest
+
+pytest.register_assert_rewrite("openshift_env")
+from openshift_env import IMAGE_API, settle, start_env, stop_env, wait_for  # noqa: E402
+
+pytest_plugins = ("openshift_env",)  # the okd_env fixture
 
 NS = "ctl"
 FP = 'spec.template.spec.containers[?(@.name=="web")].image'
@@ -112,8 +117,8 @@ def test_scheduled_import(tmp_path):
         d2 = env.push_image("app", "v1", "two")
         t0 = time.time()
         s = wait_for(lambda: (lambda s: s if head(s, "sched")["image"] == d2 else None)(
-            env.stream(NS, "app")), timeout=6, what="scheduled import")
-        assert time.time() - t0 < 4
+            env.stream(NS, "app")), timeout=8, what="scheduled import")
+        assert time.time() - t0 < 5  # interval 1s (+ tick and import time)
         assert head(s, "manual")["image"] == d1  # not scheduled: untouched
         assert s["spec"]["tags"][1]["importPolicy"]["scheduled"] is True
     finally:
@@ -320,3 +325,34 @@ def test_image_lookup_admission(okd_env):
             "spec": {"containers": [{"name": "w", "image": "app:v1"}]}}}}
     r = _create(env, "/apis/apps/v1/namespaces/%s/replicasets" % NS, rs)
     assert r["spec"]["template"]["spec"]["containers"][0]["image"] == "app:v1"
+
+
+def test_state_survives_restart(tmp_path):
+    env = start_env(tmp_path, sim_kw={"state": tmp_path / "state.json"})
+    try:
+        reg = env.registry
+        env.create_namespace(NS)
+        d1 = env.push_image("app", "v1", "one")
+        env.create_stream(NS, "app", [{"name": "v1", "from": {"kind": "DockerImage",
+                                                              "name": reg.ref("app", "v1")},
+                                       "importPolicy": {"insecure": True}}])
+        settle(env, NS, "app")
+        _create(env, "/apis/apps/v1/namespaces/%s/deployments" % NS, deployment("dep", triggers()))
+        wait_for(lambda: get(env, dep_path("dep"))["metadata"]["annotations"].get(
+            "deployment.kubernetes.io/revision") == "2", what="rollout")
+        time.sleep(0.5)  # the state file is written in the background
+        env.sim.restart()
+        code, _, ist = env.request("GET", "%s/namespaces/%s/imagestreamtags/app:v1"
+                                   % (IMAGE_API, NS))
+        assert code == 200 and ist["image"]["metadata"]["name"] == d1
+        # after the restart the next template change is the next revision
+        d2 = env.push_image("app", "v1", "two")
+        code, _, r = env.isi(NS, "app", [{"from": {"kind": "DockerImage",
+                                                   "name": reg.ref("app", "v1")},
+                                          "to": {"name": "v1"}, "importPolicy": {"insecure": True}}])
+        assert code == 201
+        wait_for(lambda: (lambda o: (image_of(o), o["metadata"]["annotations"].get(
+            "deployment.kubernetes.io/revision")))(get(env, dep_path("dep"))) ==
+            (reg.ref("app", digest=d2), "3"), what="rollout after restart")
+    finally:
+        stop_env(env)

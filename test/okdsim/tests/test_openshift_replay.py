@@ -12,7 +12,12 @@ import re
 import threading
 import time
 
-from openshift_env import okd_env, settle  # noqa: F401  (okd_env is a fixture)
+import pytest
+
+pytest.register_assert_rewrite("openshift_env")
+from openshift_env import settle  # noqa: E402
+
+pytest_plugins = ("openshift_env",)  # the okd_env fixture
 
 TD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata", "openshift-4.13")
 NS = "okd-transcripts"

@@ -348,8 +348,6 @@ def apply_spec_driven_status(new, old, lookup_stream, now):
     `reference: true` DockerImage tags directly from from.name, and resolve ImageStreamTag
     sources; then make same-stream ImageStreamTag tags track their source's head.
     `lookup_stream(namespace, name)` returns a stream dict or None."""
-    md = new.get("metadata") or {}
-    ns, name = md.get("namespace", ""), md.get("name", "")
     old_tags = {t["name"]: t for t in ((old or {}).get("spec") or {}).get("tags") or []}
     for t in (new.get("spec") or {}).get("tags") or []:
         o = old_tags.get(t["name"])
