@@ -58,3 +58,23 @@ def test_nothing_is_written_when_nothing_changes(tenv):
     assert len(_requests(tenv, dep, "patch")) == 1  # kubectl's own
     assert _requests(tenv, it, "patch") == []
     assert _requests(tenv, it + "/status", "patch") == []
+
+
+def test_deleted_while_operator_down_is_cleaned_up_on_restart(tenv):
+    ns = tenv.new_namespace("down")
+    tenv.imported_stream(ns, "app", "v1")
+    tenv.apply(workload("Deployment", ns, "api", ["web"]))
+    tenv.apply(image_trigger(ns, "api", "Deployment", "api",
+                             [{"from": {"name": "app:v1"}, "containers": ["web"]}]))
+    tenv.wait_annotation("Deployment", ns, "api", annotation(entry("app:v1", "web")))
+    tenv.wait_observed(ns, "api")
+    assert tenv.op.stop() == 0
+    try:
+        tenv.kubectl("delete", "imagetrigger", "api", "-n", ns, "--wait=false", check=True)
+        # The finalizer holds it while nobody can clean up.
+        it = tenv.get("ImageTrigger", ns, "api")
+        assert it is not None and it["metadata"].get("deletionTimestamp")
+    finally:
+        tenv.op.start()
+    tenv.wait_annotation("Deployment", ns, "api", None)
+    wait_for(lambda: tenv.get("ImageTrigger", ns, "api") is None, 15, what="ImageTrigger gone")
