@@ -89,10 +89,15 @@ test-c: all unit
 # pytest suites: okdsim's own, then the operator's integration and end-to-end tests.
 PYTEST_DIRS := $(wildcard test/okdsim/tests test/integration test/e2e test/packaging)
 ISTRIGGER_BIN ?= $(CURDIR)/build/istrigger
+# One pytest process per directory: several directories have a conftest.py imported as the
+# module "conftest" by their tests, and one process would give them all the first one.
 test-py:
-	ISTRIGGER_BIN=$(ISTRIGGER_BIN) ISTRIGGER_BIN_RELEASE=$(CURDIR)/build/istrigger \
+	@status=0; for d in $(PYTEST_DIRS); do \
+	    echo "pytest $$d"; \
+	    ISTRIGGER_BIN=$(ISTRIGGER_BIN) ISTRIGGER_BIN_RELEASE=$(CURDIR)/build/istrigger \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	    $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_DIRS)
+	    $(PYTHON) -m pytest -q -p no:cacheprovider $$d || status=1; \
+	done; exit $$status
 
 test-okdsim:
 	$(PYTHON) -m pytest -q -p no:cacheprovider test/okdsim/tests

@@ -31,6 +31,7 @@
 #include "istrigger/util/log.h"
 #include "istrigger/util/timeutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,8 @@ struct trigger_controller {
     bool (*may_write)(void *ctx);
     void *may_write_ctx;
     bool running;
+    pthread_t starter; /* waits for the caches, then starts the workers */
+    bool has_starter;
 };
 
 static const struct kube_resource *kind_resource(int k)
@@ -169,8 +172,9 @@ static void enqueue_by_index(struct trigger_controller *tc, struct kube_informer
 
     if (kube_cache_by_index(inf, index, value, &arr) < 0)
         return;
-    json_array_foreach (arr, i, obj)
+    json_array_foreach (arr, i, obj) {
         enqueue_obj(tc, obj);
+    }
 }
 
 static void enqueue_key(void *e, const char *key)
@@ -423,8 +427,13 @@ static int finalize(struct trigger_controller *tc, const json_t *it, const char 
         return -EAGAIN;
     if (it && jsonx_str(it, "metadata", "deletionTimestamp") && has_finalizer(it)) {
         r = set_finalizer(tc, it, false);
-        if (r < 0 && r != -ENOENT) {
-            log_warn(owner, "removing finalizer: %s", err_msg());
+        if (r == -ENOENT)
+            return 0;
+        if (r < 0) {
+            if (r == -ESTALE) /* a stale cached copy: the newer one is on its way */
+                log_debug(owner, "removing finalizer: %s", err_msg());
+            else
+                log_warn(owner, "removing finalizer: %s", err_msg());
             return r;
         }
         log_info(owner, "released its triggers; finalizer removed");
@@ -475,19 +484,23 @@ static void emit_transition_events(struct trigger_controller *tc, const json_t *
     }
 }
 
+/* Patch status when it differs from the cached one: 1 written, 0 unchanged, or -errno. */
 static int write_status(struct trigger_controller *tc, const json_t *it, json_t *status)
 {
     const char *ns = jsonx_str(it, "metadata", "namespace");
     const char *name = jsonx_str(it, "metadata", "name");
     _cleanup_json_ json_t *patch = NULL;
 
+    int r;
+
     if (jsonx_equal(status, json_object_get(it, "status")))
         return 0;
     patch = json_pack("{s:O}", "status", status);
     if (!patch)
         return -ENOMEM;
-    return kube_patch(tc->client, KUBE_RES_IMAGETRIGGERS, ns, name, KUBE_PATCH_MERGE, patch,
-                      "status", NULL);
+    r = kube_patch(tc->client, KUBE_RES_IMAGETRIGGERS, ns, name, KUBE_PATCH_MERGE, patch, "status",
+                   NULL);
+    return r < 0 ? r : 1;
 }
 
 int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
@@ -500,7 +513,7 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
     const char *kind, *target, *ns;
     char peer_key[600], apply_msg[ERR_MSG_MAX] = "";
     bool wrote = false;
-    int k, r;
+    int k, r, r2;
 
     if (!keep)
         return -ENOMEM;
@@ -519,6 +532,10 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
 
     if (!has_finalizer(it)) {
         r = set_finalizer(tc, it, true);
+        if (r == -ESTALE) { /* a stale cached copy: the newer one is on its way */
+            log_debug(key, "adding finalizer: %s", err_msg());
+            return -1;
+        }
         if (r < 0) {
             log_warn(key, "adding finalizer: %s", err_msg());
             return -1;
@@ -587,10 +604,13 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
     if (!status)
         return -ENOMEM;
     emit_transition_events(tc, it, json_object_get(it, "status"), status);
-    if (write_status(tc, it, status) < 0) {
+    r2 = write_status(tc, it, status);
+    if (r2 < 0) {
         log_warn(key, "writing status: %s", err_msg());
         return -1;
     }
+    log_debug(key, "reconciled: workload %s, status %s", wrote ? "patched" : "unchanged",
+              r2 > 0 ? "patched" : "unchanged");
     return (obs.apply_err && obs.apply_err != -EBADMSG) || r < 0 ? -1 : 0;
 }
 
@@ -602,8 +622,9 @@ void trigger_controller_enqueue_all(struct trigger_controller *tc)
 
     if (kube_cache_list(tc->triggers, NULL, &all) < 0)
         return;
-    json_array_foreach (all, i, it)
+    json_array_foreach (all, i, it) {
         enqueue_obj(tc, it);
+    }
 }
 
 static int reconcile_cb(void *ctx, const char *key)
@@ -711,6 +732,38 @@ fail:
     return r;
 }
 
+/* Wait for every cache, then start the workers. Runs on the starter thread, so `istrigger run`
+ * does not hang when the ImageTrigger CRD is not installed yet (the informer keeps retrying and
+ * the controller starts once it is). */
+static int start_when_synced(struct trigger_controller *tc, int64_t timeout_ns)
+{
+    int r;
+
+    if ((r = kube_informer_wait_synced(tc->triggers, timeout_ns)) < 0)
+        return err_wrap(r, "waiting for the ImageTrigger cache");
+    for (int k = 0; k < NKINDS; k++) {
+        if ((r = kube_informer_wait_synced(tc->workloads[k], timeout_ns)) < 0)
+            return err_wrap(r, "waiting for the %s cache", kinds[k]);
+    }
+    if ((r = kube_informer_wait_synced(tc->streams, timeout_ns)) < 0)
+        return err_wrap(r, "waiting for the ImageStream cache");
+    if ((r = workqueue_start(tc->queue)) < 0)
+        return err_wrap(r, "starting the ImageTrigger workers");
+    status_register_provider("imagetriggers", trigger_controller_snapshot, tc);
+    log_info(NULL, "ImageTrigger controller started (%zu ImageTriggers)",
+             kube_cache_len(tc->triggers));
+    return 0;
+}
+
+static void *starter_main(void *arg)
+{
+    struct trigger_controller *tc = arg;
+
+    if (start_when_synced(tc, -1) < 0 && tc->running)
+        log_error(NULL, "%s", err_msg());
+    return NULL;
+}
+
 int trigger_controller_run(struct trigger_controller *tc, int64_t sync_timeout_ns)
 {
     struct kube_informer *all[NKINDS + 2];
@@ -725,15 +778,11 @@ int trigger_controller_run(struct trigger_controller *tc, int64_t sync_timeout_n
             return err_wrap(r, "starting the ImageTrigger controller's informers");
     }
     tc->running = true;
-    for (int i = 0; i < n; i++) {
-        if ((r = kube_informer_wait_synced(all[i], sync_timeout_ns)) < 0)
-            return err_wrap(r, "waiting for the ImageTrigger controller's caches");
-    }
-    if ((r = workqueue_start(tc->queue)) < 0)
-        return err_wrap(r, "starting the ImageTrigger workers");
-    status_register_provider("imagetriggers", trigger_controller_snapshot, tc);
-    log_info(NULL, "ImageTrigger controller started (%zu ImageTriggers)",
-             kube_cache_len(tc->triggers));
+    if (sync_timeout_ns != 0)
+        return start_when_synced(tc, sync_timeout_ns);
+    if ((r = pthread_create(&tc->starter, NULL, starter_main, tc)) != 0)
+        return err_set(-r, "starting the ImageTrigger controller: %s", strerror(r));
+    tc->has_starter = true;
     return 0;
 }
 
@@ -743,12 +792,17 @@ void trigger_controller_shutdown(struct trigger_controller *tc)
         return;
     tc->running = false;
     status_unregister_provider("imagetriggers");
-    if (tc->queue)
-        workqueue_shutdown(tc->queue);
+    /* Stopping the informers ends the starter's wait (-ECANCELED). */
     kube_informer_stop(tc->triggers);
     for (int k = 0; k < NKINDS; k++)
         kube_informer_stop(tc->workloads[k]);
     kube_informer_stop(tc->streams);
+    if (tc->has_starter) {
+        pthread_join(tc->starter, NULL);
+        tc->has_starter = false;
+    }
+    if (tc->queue)
+        workqueue_shutdown(tc->queue);
 }
 
 void trigger_controller_free(struct trigger_controller *tc)

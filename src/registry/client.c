@@ -715,6 +715,14 @@ static int transport_error(struct check *k, CURLcode cc, const char *what, char 
     case CURLE_WRITE_ERROR:
         snprintf(msg, size, "%s: reply from %s larger than %zu bytes", what, host, k->body_max);
         return -EBADMSG;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        /* TLS 1.3 reports a refused client certificate as an alert after the handshake. */
+        if (strstr(why, "SSL") || strstr(why, "alert")) {
+            snprintf(msg, size, "%s: TLS with %s failed: %s", what, host, why);
+            return -EPROTO;
+        }
+        /* fall through */
     default:
         snprintf(msg, size, "%s: talking to %s failed: %s", what, host, why);
         return -EIO;
@@ -1042,7 +1050,7 @@ oom:
 static const char *cred_desc(const struct check *k, char *buf, size_t size)
 {
     if (!k->o.cred)
-        snprintf(buf, size, "no credentials (anonymous)");
+        snprintf(buf, size, "anonymous access (no credentials)");
     else
         snprintf(buf, size, "credentials from %s (entry \"%s\")",
                  k->o.cred->source ? k->o.cred->source : "?",
@@ -1526,22 +1534,28 @@ int registry_batch_pending(const struct registry_batch *b)
     return b->n_active + b->n_queued;
 }
 
+/* Move the first queued check to the active list (it counts against max_in_flight). */
+static struct check *queue_pop_to_active(struct registry_batch *b)
+{
+    struct check *k = b->queue;
+
+    b->queue = k->next;
+    if (!b->queue)
+        b->queue_tail = NULL;
+    b->n_queued--;
+    k->next = b->active;
+    k->prev = NULL;
+    if (b->active)
+        b->active->prev = k;
+    b->active = k;
+    b->n_active++;
+    return k;
+}
+
 static void start_queued(struct registry_batch *b)
 {
-    while (b->queue && b->n_active < b->max_in_flight) {
-        struct check *k = b->queue;
-        b->queue = k->next;
-        if (!b->queue)
-            b->queue_tail = NULL;
-        b->n_queued--;
-        k->next = b->active;
-        k->prev = NULL;
-        if (b->active)
-            b->active->prev = k;
-        b->active = k;
-        b->n_active++;
-        begin(k);
-    }
+    while (b->queue && b->n_active < b->max_in_flight)
+        begin(queue_pop_to_active(b));
 }
 
 static int64_t wake_sleepers(struct registry_batch *b)
@@ -1616,18 +1630,8 @@ int registry_batch_step(struct registry_batch *b, int64_t max_wait_ns)
 
 static void fail_everything(struct registry_batch *b, int code, const char *why)
 {
-    while (b->queue) {
-        struct check *k = b->queue;
-        b->queue = k->next;
-        b->n_queued--;
-        k->next = b->active;
-        k->prev = NULL;
-        if (b->active)
-            b->active->prev = k;
-        b->active = k;
-        b->n_active++;
-    }
-    b->queue_tail = NULL;
+    while (b->queue)
+        queue_pop_to_active(b);
     while (b->active)
         fail(b->active, code, "%s", why);
 }

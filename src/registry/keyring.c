@@ -189,7 +189,8 @@ int keyring_add_json(struct keyring *kr, const char *buf, size_t len, const char
         added++;
     }
     kr->next_seq += added;
-    qsort(kr->v, kr->n, sizeof(*kr->v), entry_cmp);
+    if (kr->n > 1)
+        qsort(kr->v, kr->n, sizeof(*kr->v), entry_cmp);
     return (int)added;
 
 fail:

@@ -253,6 +253,12 @@ int image_ref_parse(const char *s, struct image_ref *out)
     } else {
         r.repository = strndup(path, (size_t)(name_end - path));
     }
+    /* Distribution checks the limit on the normalised name ("docker.io/library/..."). */
+    if (r.registry && r.repository &&
+        strlen(r.registry) + 1 + strlen(r.repository) > NAME_MAX_LEN) {
+        image_ref_free(&r);
+        return fail(s, "repository name longer than 255 characters once normalised");
+    }
     if (tag)
         r.tag = strndup(tag, tag_len);
     else if (!at)

@@ -68,8 +68,11 @@ int time_parse_rfc3339(const char *s, int64_t *real_ns)
         p++;
     } else if (*p == '+' || *p == '-') {
         int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(p) != 6)
+        if (strlen(p) != 6 || !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+            p[3] != ':' || !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
             goto bad;
+        hh = (p[1] - '0') * 10 + (p[2] - '0');
+        mm = (p[4] - '0') * 10 + (p[5] - '0');
         offset = (hh * 60 + mm) * 60 * (*p == '+' ? 1 : -1);
         p += 6;
     } else {
@@ -77,7 +80,13 @@ int time_parse_rfc3339(const char *s, int64_t *real_ns)
     }
     if (*p)
         goto bad;
-    *real_ns = ((int64_t)timegm(&tm) - offset) * NS_PER_SEC + frac;
+    /* int64 nanoseconds cover 1678..2262; years outside are rejected, not wrapped. */
+    {
+        int64_t secs = (int64_t)timegm(&tm) - offset, ns;
+        if (__builtin_mul_overflow(secs, NS_PER_SEC, &ns) ||
+            __builtin_add_overflow(ns, frac, real_ns))
+            goto bad;
+    }
     return 0;
 bad:
     return err_set(-EINVAL, "invalid RFC 3339 time \"%s\"", s);

@@ -26,7 +26,10 @@ def env(tmp_path_factory):
     R.push(idx, reg.ref("multi", "v1"), reg)
     for t in ("t1", "t2", "t3", "t4", "t5"):
         R.push(img, reg.ref("paged", t), reg)
-    yield {"reg": reg, "img": img, "img2": img2, "idx": idx, "dir": w}
+    docker_v2 = R.push(img2, reg.ref("docker/app", "v1"), reg, format="v2s2")
+    docker_list = R.push(idx, reg.ref("docker/multi", "v1"), reg, format="v2s2")
+    yield {"reg": reg, "img": img, "img2": img2, "idx": idx, "dir": w,
+           "docker_v2": docker_v2, "docker_list": docker_list}
     reg.stop()
 
 
@@ -45,6 +48,23 @@ def test_index_digest_matches_skopeo(env):
     assert lines(res) == [R.skopeo_digest(reg.ref("multi", "v1"), reg)] == [env["idx"]["digest"]]
 
 
+def test_docker_schema2_and_manifest_list_digests_match_skopeo(env):
+    # A Docker manifest list is only served as such to a client that accepts it; without
+    # the list types in Accept the registry answers something else and the digest differs.
+    reg = env["reg"]
+    res = run("resolve", "--insecure", "--json", reg.ref("docker/app", "v1"),
+              reg.ref("docker/multi", "v1"))
+    assert res.returncode == 0, res.stderr
+    a, b = [json.loads(l) for l in lines(res)]
+    assert a["digest"] == env["docker_v2"]
+    assert a["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert b["digest"] == env["docker_list"]
+    assert b["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
+    assert [m["architecture"] for m in b["manifests"]] == ["amd64", "arm64"]
+    res = run("resolve", "--insecure", "--platform", "linux/arm64", reg.ref("docker/multi", "v1"))
+    assert lines(res) == [b["manifests"][1]["digest"]]
+
+
 @pytest.mark.parametrize("arch", ["amd64", "arm64"])
 def test_platform_selects_the_child_skopeo_sees_for_that_arch(env, arch):
     reg = env["reg"]
@@ -60,6 +80,12 @@ def test_platform_selects_the_child_skopeo_sees_for_that_arch(env, arch):
                               "docker://" + reg.ref("multi", digest=digest)]))
     assert info["Architecture"] == arch
     assert R.skopeo_digest(reg.ref("multi", digest=digest), reg) == digest
+
+
+def test_platform_on_a_single_image_prints_the_image(env):
+    res = run("resolve", "--insecure", "--platform", "linux/arm64", env["reg"].ref("app", "v1"))
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == [env["img"]["digest"]]
 
 
 def test_platform_missing_from_index_names_the_platforms_there(env):

@@ -116,3 +116,32 @@ def test_password_never_appears_in_debug_logs(env):
     assert res.returncode == 1
     assert PASSWORD not in res.stderr + res.stdout
     assert R.base64.b64encode(("alice:" + PASSWORD).encode()).decode() not in res.stderr
+
+
+@pytest.fixture(scope="module")
+def mtls(tmp_path_factory):
+    w = tmp_path_factory.mktemp("mtls")
+    reg = R.Registry(w / "reg", tls=True, client_certs=True).start()
+    img = R.make_image(w / "img", "mtls v1")
+    R.push(img, reg.ref("app", "v1"), reg)
+    yield reg, img
+    reg.stop()
+
+
+def test_client_certificate_is_presented_when_given(mtls):
+    reg, img = mtls
+    res = run("resolve", "--ca-file", reg.ca_cert, "--cert-file", reg.client_cert, "--key-file",
+              reg.client_key, reg.ref("app", "v1"))
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == [img["digest"]] == [R.skopeo_digest(reg.ref("app", "v1"), reg)]
+
+
+def test_registry_requiring_a_client_certificate_refuses_without_one(mtls):
+    reg, _ = mtls
+    res = run("resolve", "--ca-file", reg.ca_cert, reg.ref("app", "v1"))
+    assert res.returncode == 1
+    # The server's alert arrives after the TLS 1.3 handshake, as an SSL read error or as a
+    # dropped connection, depending on timing; either way the host is named.
+    assert ("TLS with %s failed" % reg.host in res.stderr or
+            "talking to %s failed" % reg.host in res.stderr), res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

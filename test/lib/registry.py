@@ -106,9 +106,12 @@ class Registry:
     tls=True serves HTTPS with a certificate from a CA made in workdir (`ca_cert` is its path);
     auth=(user, password) turns on htpasswd basic auth."""
 
-    def __init__(self, workdir, tls=False, auth=None, port=None, token_server=None):
+    def __init__(self, workdir, tls=False, auth=None, port=None, token_server=None,
+                 client_certs=False):
         self.workdir = pathlib.Path(workdir)
         self.tls = tls
+        self.client_certs = client_certs  # require TLS client certificates signed by the CA
+        self.client_cert = self.client_key = None
         self.auth = auth
         self.token_server = token_server
         self.port = port
@@ -170,6 +173,14 @@ class Registry:
             self.cert_dir.mkdir(exist_ok=True)
             shutil.copy(self.ca_cert, self.cert_dir / "ca.crt")
             cfg += ["  tls:", "    certificate: %s" % crt, "    key: %s" % key]
+            if self.client_certs:
+                self.client_cert, self.client_key = make_cert(
+                    tlsdir, self.ca_cert, self.ca_key, name="client", cn="istrigger-test",
+                    client=True)
+                # skopeo's cert-dir convention: *.cert with its *.key
+                shutil.copy(self.client_cert, self.cert_dir / "client.cert")
+                shutil.copy(self.client_key, self.cert_dir / "client.key")
+                cfg += ["    clientcas:", "      - %s" % self.ca_cert]
         if self.token_server:
             ts = self.token_server
             cfg += ["auth:", "  token:", "    realm: %s" % ts.realm,
@@ -207,7 +218,10 @@ class Registry:
     def _ssl_context(self):
         if not self.tls:
             return None
-        return ssl.create_default_context(cafile=str(self.ca_cert))
+        ctx = ssl.create_default_context(cafile=str(self.ca_cert))
+        if self.client_cert:
+            ctx.load_cert_chain(str(self.client_cert), str(self.client_key))
+        return ctx
 
     def _wait_ready(self, timeout):
         deadline = time.time() + timeout
@@ -371,14 +385,16 @@ def make_index(directory, platforms, content="multi"):
             "children": children, "index": index}
 
 
-def push(image_or_path, dest_ref, registry=None, timeout=60):
+def push(image_or_path, dest_ref, registry=None, timeout=60, format=None):
     """Copy an OCI layout (a make_image/make_index result or its path) to `dest_ref`
     ("host:port/repo:tag") with skopeo, keeping digests; indexes are copied with --all.
-    Returns the digest the registry now serves for dest_ref."""
+    Returns the digest the registry now serves for dest_ref. `format="v2s2"` converts to
+    Docker schema 2 (an index becomes a Docker manifest list), which changes the digests."""
     path = image_or_path["path"] if isinstance(image_or_path, dict) else str(image_or_path)
     index = json.loads((pathlib.Path(path) / "index.json").read_text())
     top = index["manifests"][0]
-    argv = ["skopeo", "copy", "--quiet", "--preserve-digests"]
+    argv = ["skopeo", "copy", "--quiet"]
+    argv += ["--format", format] if format else ["--preserve-digests"]
     if top.get("mediaType") == OCI_INDEX:
         argv.append("--all")
     if registry is not None:
@@ -387,6 +403,8 @@ def push(image_or_path, dest_ref, registry=None, timeout=60):
         argv.append("--dest-tls-verify=false")
     argv += ["oci:" + path, "docker://" + dest_ref]
     _run(argv, timeout=timeout)
+    if format:
+        return skopeo_digest(dest_ref, registry)
     return top["digest"]
 
 

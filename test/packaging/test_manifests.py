@@ -76,15 +76,25 @@ def test_probes_and_ports(manifests):
     svc = manifests["service.yaml"]
     assert svc["spec"]["ports"][0]["targetPort"] in ports
     assert svc["spec"]["selector"].items() <= _pod(manifests)["metadata"]["labels"].items()
-    secret = svc["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"]
-    vols = {v["name"]: v for v in _pod(manifests)["spec"]["volumes"]}
-    mounted = [m for m in c["volumeMounts"] if vols[m["name"]].get("secret", {}).get("secretName") == secret]
-    assert mounted and mounted[0]["readOnly"]
     sm = manifests["servicemonitor.yaml"]
     ep = sm["spec"]["endpoints"][0]
-    assert ep["port"] == svc["spec"]["ports"][0]["name"] and ep["scheme"] == "https"
+    assert ep["port"] == svc["spec"]["ports"][0]["name"]
     assert sm["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
-    assert ep["tlsConfig"]["serverName"] == "%s.%s.svc" % (svc["metadata"]["name"], svc["metadata"]["namespace"])
+    # TLS or not, everything agrees: with the serving-cert files given to the listener, the
+    # service-ca Secret is mounted there and probes and scrapes use HTTPS for that name.
+    secret = svc["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"]
+    vols = {v["name"]: v for v in _pod(manifests)["spec"]["volumes"]}
+    mounts = {m["mountPath"]: vols[m["name"]] for m in c["volumeMounts"]}
+    tls_args = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--tls-")]
+    tls = bool(tls_args)
+    for path in tls_args:
+        mount = [v for mp, v in mounts.items() if path.startswith(mp + "/")]
+        assert mount and mount[0]["secret"]["secretName"] == secret, path
+    for probe in (c["livenessProbe"], c["readinessProbe"]):
+        assert probe["httpGet"]["scheme"] == ("HTTPS" if tls else "HTTP")
+    assert ep["scheme"] == ("https" if tls else "http")
+    if tls:
+        assert ep["tlsConfig"]["serverName"] == "%s.%s.svc" % (svc["metadata"]["name"], svc["metadata"]["namespace"])
     ns = manifests["namespace.yaml"]
     assert ns["metadata"]["labels"]["openshift.io/cluster-monitoring"] == "true"
     binding = manifests["prometheus-rolebinding.yaml"]

@@ -164,7 +164,9 @@ static void test_length_limits(void **state)
     struct image_ref r;
     (void)state;
 
-    memset(name, 'a', 255);
+    /* 255 characters including the registry: "quay.io/" + 247 */
+    strcpy(name, "quay.io/");
+    memset(name + 8, 'a', 247);
     name[255] = '\0';
     assert_int_equal(image_ref_parse(name, &r), 0);
     image_ref_free(&r);
@@ -172,6 +174,23 @@ static void test_length_limits(void **state)
     name[256] = '\0';
     assert_int_equal(image_ref_parse(name, &r), -EINVAL);
     assert_non_null(strstr(err_msg(), "longer than 255"));
+
+    /* Found by fuzz_image_ref: a Docker Hub name that fits as written but not once it becomes
+     * "docker.io/library/..." must be rejected, or its formatted form would not parse. */
+    memset(name, 'a', 250);
+    name[250] = '\0';
+    assert_int_equal(image_ref_parse(name, &r), -EINVAL);
+    assert_non_null(strstr(err_msg(), "once normalised"));
+    memset(name, 'a', 255 - 18);
+    name[255 - 18] = '\0';
+    assert_int_equal(image_ref_parse(name, &r), 0);
+    char *f = image_ref_format(&r);
+    struct image_ref again;
+    assert_int_equal(strlen(f), 255 + strlen(":latest"));
+    assert_int_equal(image_ref_parse(f, &again), 0);
+    image_ref_free(&again);
+    free(f);
+    image_ref_free(&r);
 
     strcpy(tag, "x:");
     memset(tag + 2, 't', 128);

@@ -45,7 +45,9 @@ int trigger_controller_new(const struct trigger_controller_opts *opts,
                            struct trigger_controller **out);
 
 /* Start the informers, wait for their first lists (up to `sync_timeout_ns`, <0 forever), then
- * start the workers and register the "imagetriggers" status provider. 0, -ETIMEDOUT, -errno. */
+ * start the workers and register the "imagetriggers" status provider. 0, -ETIMEDOUT, -errno.
+ * With `sync_timeout_ns` 0 the waiting happens on a thread of the controller's own and this
+ * returns at once (the operator: a missing CRD must not stop the rest of it). */
 int trigger_controller_run(struct trigger_controller *tc, int64_t sync_timeout_ns);
 
 /* Stop the workers and informers (idempotent) and unregister the status provider. */
@@ -63,5 +65,13 @@ void trigger_controller_enqueue_all(struct trigger_controller *tc);
 /* Reconcile one key now on the calling thread (tests, benchmarks). Same return convention as
  * a workqueue reconcile function. */
 int trigger_controller_reconcile(struct trigger_controller *tc, const char *key);
+
+/* `istrigger run` (src/controller/trigger_operator.c): build and run the controller from the
+ * operator's client, recorder and --namespaces, writing only while leading; the controller is
+ * kept in op->trigger. 0 or -errno with err_msg. */
+struct operator;
+int trigger_controller_start(struct operator* op);
+/* Stop and free op->trigger (NULL is fine). */
+void trigger_controller_stop(struct operator* op);
 
 #endif

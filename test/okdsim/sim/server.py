@@ -10,7 +10,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import errors, openapi, patch, rbac, selectors
+from . import errors, openapi, patch, protobuf, rbac, selectors
 from .faults import MESSAGES, REASONS
 from .resources import api_group_list, group_entry, resource_list, table_for
 
@@ -321,6 +321,8 @@ class ApiHandler(BaseHTTPRequestHandler):
                 return yaml.safe_load(req.raw)
             except Exception as e:
                 raise errors.bad_request("error decoding YAML: %s" % e)
+        if ctype == "application/vnd.kubernetes.protobuf":
+            return protobuf.decode(req.raw)
         if ctype not in ("application/json", "*/*", ""):
             raise errors.unsupported_media_type(["application/json", "application/yaml",
                                                  "application/vnd.kubernetes.protobuf"])
@@ -444,7 +446,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             except errors.ApiError:
                 raise errors.ApiError(410, "Expired", "The provided continue parameter is too old to display a "
                                       "consistent list result. You can start a new list without the continue "
-                                      "parameter.", {})
+                                      "parameter, or use the continue token in this response to retrieve the "
+                                      "remainder of the results. Continuing with the provided token results in an "
+                                      "inconsistent list - objects that were created, modified, or deleted between "
+                                      "the time the first chunk was returned and now may show up in the list.")
         else:
             if match and not rv_param:
                 raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")

@@ -247,7 +247,7 @@ def validate_custom_resource(rt, obj, old, warnings=None, field_validation="Igno
     causes = []
     if not schema:
         return causes
-    unknown = prune(obj, schema)
+    unknown = sorted(prune(obj, schema))
     if unknown:
         if field_validation == "Strict":
             raise errors.bad_request("%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s" % (

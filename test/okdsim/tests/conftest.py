@@ -6,6 +6,10 @@ import sys
 
 import pytest
 
+# okdsim's own tests check API semantics; the simulated OpenShift controllers (image import, triggers,
+# deployment rollouts) write on their own schedule and have their own tests.
+CORE = ["--no-openshift-controllers"]
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from okdsim_fixture import OkdSim  # noqa: E402
 
@@ -14,7 +18,7 @@ _ns = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    s = OkdSim(tmp_path_factory.mktemp("okdsim")).start()
+    s = OkdSim(tmp_path_factory.mktemp("okdsim"), extra_args=CORE).start()
     yield s
     s.stop()
 
@@ -33,6 +37,7 @@ def make_sim(tmp_path):
     started = []
 
     def make(**kw):
+        kw["extra_args"] = CORE + list(kw.get("extra_args", []))
         s = OkdSim(tmp_path / ("sim%d" % len(started)), **kw).start()
         started.append(s)
         return s

@@ -215,5 +215,24 @@ class OkdSim:
                                          KUBECACHEDIR=str(self.workdir / "cache")))
 
 
+def read_lines(proc, n, timeout=10):
+    """Read up to n lines from a Popen's stdout (unbuffered, select-driven); returns what arrived in time."""
+    fd = proc.stdout.fileno()
+    buf, lines = b"", []
+    deadline = time.time() + timeout
+    while len(lines) < n and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf and len(lines) < n:
+            line, buf = buf.split(b"\n", 1)
+            lines.append(line.decode())
+    return lines
+
+
 def start_okdsim(workdir, **kw):
     return OkdSim(workdir, **kw).start()
