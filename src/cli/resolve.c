@@ -42,6 +42,7 @@ static void resolve_usage(FILE *out)
         "  --insecure          allow plain HTTP and skip TLS verification (importPolicy.insecure)\n"
         "  --platform OS/ARCH[/VARIANT]\n"
         "                      for an image index, print the digest of that platform's child\n"
+        "                      (an image that is not an index is printed as it is)\n"
         "  --json              print one JSON object per image: digest, mediaType, and for an\n"
         "                      index its children with platforms (errors as {\"error\": ...})\n"
         "  --tags              list each repository's tags instead (Link pagination followed)\n"
@@ -157,8 +158,9 @@ static int list_tags(struct registry_client *client, struct item *items, size_t 
             printf("%s\n", s ? s : "[]");
             continue;
         }
-        json_array_foreach (tags, k, t)
+        json_array_foreach (tags, k, t) {
             printf("%s\n", json_string_value(t));
+        }
     }
     return failed;
 }

@@ -172,8 +172,9 @@ static void enqueue_by_index(struct trigger_controller *tc, struct kube_informer
 
     if (kube_cache_by_index(inf, index, value, &arr) < 0)
         return;
-    json_array_foreach (arr, i, obj)
+    json_array_foreach (arr, i, obj) {
         enqueue_obj(tc, obj);
+    }
 }
 
 static void enqueue_key(void *e, const char *key)
@@ -621,8 +622,9 @@ void trigger_controller_enqueue_all(struct trigger_controller *tc)
 
     if (kube_cache_list(tc->triggers, NULL, &all) < 0)
         return;
-    json_array_foreach (all, i, it)
+    json_array_foreach (all, i, it) {
         enqueue_obj(tc, it);
+    }
 }
 
 static int reconcile_cb(void *ctx, const char *key)
