@@ -308,3 +308,21 @@ def test_events_via_kubectl(sim, ns):
     assert st == 201
     out = ok(sim.kubectl("-n", ns, "get", "events"))
     assert "Imported" in out and "deployment/web" in out and "imported 1.25" in out
+
+
+def test_unknown_fields_in_built_in_kinds(sim, ns, tmp_path):
+    d = deployment("typo", ns=ns)
+    d["spec"]["template"]["spec"]["containers"][0]["imagee"] = "x"
+    d["metadata"]["label"] = {"a": "b"}
+    f = write(tmp_path, "typo.yaml", d)
+    res = sim.kubectl("apply", "-f", f)
+    assert res.returncode == 1
+    assert res.stderr == ('Error from server (BadRequest): error when creating "%s": Deployment in version "v1" cannot '
+                          'be handled as a Deployment: strict decoding error: unknown field "metadata.label", unknown '
+                          'field "spec.template.spec.containers[0].imagee"\n' % f)
+    res = sim.kubectl("apply", "-f", f, "--validate=warn")
+    assert res.returncode == 0
+    assert res.stderr == ('Warning: unknown field "metadata.label"\n'
+                          'Warning: unknown field "spec.template.spec.containers[0].imagee"\n')
+    d = json.loads(ok(sim.kubectl("-n", ns, "get", "deploy", "typo", "-o", "json")))
+    assert "imagee" not in d["spec"]["template"]["spec"]["containers"][0] and "label" not in d["metadata"]
