@@ -58,7 +58,7 @@ long long jsonx_intv(const json_t *root, long long dflt, ...)
     return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
 }
 
-bool jsonx_boolv(const json_t *root, bool dflt, ...)
+bool jsonx_boolv(const json_t *root, int dflt, ...)
 {
     va_list ap;
     json_t *v;
