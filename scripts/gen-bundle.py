@@ -160,6 +160,8 @@ def classify(src):
         meta = obj.get("metadata", {})
         if kind in ("Namespace", "Deployment"):
             continue  # OLM creates the namespace; the Deployment lives in the CSV
+        if meta.get("namespace") == "openshift-config-managed":
+            continue  # the console dashboard and its RBAC: OLM cannot install there (olm-okd.md §6)
         if kind == "ServiceAccount" and (meta.get("name"), meta.get("namespace")) == OPERATOR_SA:
             continue  # OLM creates the SA named in permissions (a bundled one is an error)
         if kind in ("ClusterRole", "Role") and (kind, meta.get("name")) in op_role_names:
@@ -171,7 +173,7 @@ def classify(src):
             examples.append(obj)
             continue
         if kind == "ConfigMap" and meta.get("namespace") not in (None, OPERATOR_SA[1]):
-            continue  # e.g. the console dashboard for openshift-config-managed (olm-okd.md §6)
+            continue
         if kind not in BUNDLE_EXTRA_KINDS:
             raise SystemExit("gen-bundle: manifests/%s: kind %s cannot go in a registry+v1 bundle; "
                              "decide where it belongs in gen-bundle.py" % (name, kind))

@@ -11,7 +11,7 @@ packages=(
     openssl ca-certificates curl jq
     python3 python3-pytest python3-yaml python3-cryptography
     docker-registry skopeo apache2-utils
-    chromium fonts-dejavu-core
+    chromium fonts-dejavu-core prometheus
 )
 
 missing=()

@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     {"version", cli_version, "print version information"},
+    {"console-dashboard", cli_console_dashboard, "print the OpenShift console dashboard ConfigMap"},
     {"resolve", cli_resolve, "print the digest a registry serves for images"},
     {"run", cli_run, "run the operator (poll registries, import changed ImageStream tags)"},
 };
@@ -30,7 +31,7 @@ static void usage(FILE *out)
             ISTRIGGER_VERSION);
     fprintf(out, "Usage: istrigger COMMAND [OPTIONS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'istrigger COMMAND --help' for the options of a command.\n");
 }
 

@@ -7,6 +7,7 @@
  * Each controller's engineer adds only their own start/stop call below.
  */
 #include "istrigger/cli/cli.h"
+#include "run_http.h"
 #include "istrigger/controller/operator.h"
 #include "istrigger/controller/sync.h"
 #include "istrigger/controller/trigger.h"
@@ -44,6 +45,19 @@ static const struct opt opts[] = {
      "WATCH_NAMESPACES or OLM_TARGET_NAMESPACES)"},
     {"listen", "ISTRIGGER_LISTEN", NULL, OPT_STRING, OFF(listen),
      "ADDR:PORT of the HTTP listener (metrics, health, status page)"},
+    {"auth", "ISTRIGGER_AUTH", NULL, OPT_STRING, OFF(auth),
+     "who may read /metrics, the status page and /api/v1/: kubernetes (a bearer token passing "
+     "TokenReview and SubjectAccessReview; default) or none (/healthz and /readyz stay open)"},
+    {"auth-resource", "ISTRIGGER_AUTH_RESOURCE", NULL, OPT_STRING, OFF(auth_resource),
+     "authorize the status page and /api/v1/ as \"[VERB ]RESOURCE[.GROUP]\" (e.g. get "
+     "imagetriggerconfigs.istrigger.io) instead of get on the URL; /metrics keeps the URL"},
+    {"tls-cert-file", "ISTRIGGER_TLS_CERT_FILE", NULL, OPT_STRING, OFF(tls_cert_file),
+     "serve HTTPS with this certificate (PEM; reloaded when it changes)"},
+    {"tls-key-file", "ISTRIGGER_TLS_KEY_FILE", NULL, OPT_STRING, OFF(tls_key_file),
+     "the private key of --tls-cert-file (PEM)"},
+    {"console-dashboard", "ISTRIGGER_CONSOLE_DASHBOARD", NULL, OPT_BOOL, OFF(console_dashboard),
+     "create/update the OpenShift console dashboard ConfigMap in openshift-config-managed "
+     "(default false)"},
     {"operator-namespace", "ISTRIGGER_NAMESPACE", "POD_NAMESPACE", OPT_STRING,
      OFF(operator_namespace),
      "namespace of the leader Lease and CA ConfigMaps (default: the kubeconfig's namespace)"},
@@ -242,10 +256,7 @@ int cli_run(int argc, char **argv)
     log_info(op->identity, "istrigger %s starting", ISTRIGGER_VERSION);
     /* The HTTP listener (issue 7 owns its options: auth, TLS). */
     struct http_server *http = NULL;
-    struct http_server_opts hopts;
-    http_server_opts_default(&hopts);
-    hopts.listen = cfg.listen;
-    rc = http_server_start(&hopts, &http);
+    rc = cli_run_http_start(op, &http);
     if (rc < 0)
         err_wrap(rc, "starting the HTTP listener on %s", cfg.listen);
     if (rc == 0)

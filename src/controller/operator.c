@@ -58,6 +58,7 @@ void operator_config_defaults(struct operator_config *c)
     c->workers = 4;
     c->kube_qps = 20;
     c->kube_burst = 40;
+    c->auth = "kubernetes";
 }
 
 static void free_strv(char **v)

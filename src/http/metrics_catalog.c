@@ -85,6 +85,7 @@ static void catalog_register(void)
     static const char *const registry_kind_code[] = {"registry", "kind", "code", NULL};
     static const char *const ns_state[] = {"namespace", "state", NULL};
     static const char *const ns_ready[] = {"namespace", "ready", NULL};
+    static const char *const verb_res_code[] = {"verb", "resource", "code", NULL};
 
     catalog.polls = metrics_counter(
         "istrigger_polls_total",
@@ -111,6 +112,9 @@ static void catalog_register(void)
                       "Tracked ImageStream tags, by namespace and source state.", ns_state);
     catalog.imagetriggers = metrics_gauge(
         "istrigger_imagetriggers", "ImageTriggers, by namespace and Ready condition.", ns_ready);
+    catalog.api_requests = metrics_counter(
+        "istrigger_api_requests_total",
+        "Kubernetes API requests by verb, resource and HTTP code (0: no answer).", verb_res_code);
     catalog.leader = metrics_gauge("istrigger_leader",
                                    "1 while this replica holds the leader lease, else 0.", NULL);
     metrics_add_collector(collect_from_status, NULL);
@@ -134,4 +138,11 @@ void metrics_on_registry_request(void *ctx, const char *host, const char *kind, 
     (void)ctx;
     snprintf(code, sizeof(code), "%d", http_status);
     metrics_inc(metrics_catalog()->registry_requests, host ? host : "", kind ? kind : "", code);
+}
+
+void metrics_on_api_request(const char *verb, const char *resource, int code)
+{
+    char c[16];
+    snprintf(c, sizeof(c), "%d", code);
+    metrics_inc(metrics_catalog()->api_requests, verb ? verb : "", resource ? resource : "", c);
 }

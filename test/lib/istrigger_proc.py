@@ -56,8 +56,11 @@ class Operator:
         self.log_path = self.workdir / ("istrigger-%s.log" % name)
 
     def argv(self):
+        # Outside a pod the tests read /metrics without a token unless they ask for auth
+        # (`--auth kubernetes` is the operator's default).
+        auth = [] if any(a.startswith("--auth") for a in self.args) else ["--auth", "none"]
         return [BIN, "run", "--kubeconfig", self.kubeconfig, "--listen",
-                "127.0.0.1:%d" % self.port, "--identity", self.name, "-v"] + self.args
+                "127.0.0.1:%d" % self.port, "--identity", self.name, "-v"] + auth + self.args
 
     def start(self, timeout=20):
         self._log = open(self.log_path, "ab")

@@ -95,7 +95,7 @@ static void test_catalog_registers_again_after_reset(void **state)
     for (int i = 0; names[i]; i++)
         n++;
     free(names);
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 9);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
 #define ISTRIGGER_CLI_CLI_H
 
 int cli_version(int argc, char **argv);
+int cli_console_dashboard(int argc, char **argv);
 int cli_resolve(int argc, char **argv);
 
 /* `istrigger run`: the operator (src/cli/run.c). */

@@ -24,7 +24,9 @@
  *       ImageTriggers by Ready condition ("true"/"false"), from the "imagetriggers" provider.
  *   istrigger_leader                                             gauge     (operator)
  *       1 while this replica holds the leader lease, else 0.
- *   istrigger_api_requests_total{verb, resource, code}           counter   (operator: kube hook)
+ *   istrigger_api_requests_total{verb, resource, code}           counter   (kube client hook)
+ *       every Kubernetes API request; verb as the client labels it ("GET", "LIST", "WATCH",
+ *       ...), code the HTTP status, "0" when there was no answer.
  *   istrigger_http_requests_total{handler, code}, istrigger_build_info{version}   (server.c)
  */
 #ifndef ISTRIGGER_HTTP_METRICS_CATALOG_H
@@ -43,6 +45,7 @@ struct metrics_catalog {
     struct metric *tracked_tags;
     struct metric *imagetriggers;
     struct metric *leader;
+    struct metric *api_requests;
 };
 
 /* Register every family (once, and again after metrics_reset; thread-safe) and the collector that
@@ -51,6 +54,9 @@ const struct metrics_catalog *metrics_catalog(void);
 
 /* For registry_client_opts.on_request: counts istrigger_registry_requests_total. `ctx` unused. */
 void metrics_on_registry_request(void *ctx, const char *host, const char *kind, int http_status);
+
+/* For kube_client_opts.on_request: counts istrigger_api_requests_total. */
+void metrics_on_api_request(const char *verb, const char *resource, int code);
 
 /* The gauges computed from status snapshots, for a given "sources"/"imagetriggers" snapshot
  * (either may be NULL). Called by the collector at every scrape; exposed for tests. */

@@ -83,6 +83,12 @@ def install(sim):
     api.register(sim, backend)
     sim.register_admission(_admission(backend))
     sim.openshift_backend = backend
+    # Namespaces every OKD cluster has; the console reads dashboards from
+    # openshift-config-managed (olm-okd.md §6).
+    ns_rt = sim.registry.by_resource("", "namespaces")
+    for ns in ("openshift", "openshift-config", "openshift-config-managed"):
+        if sim.store.get_or_none(ns_rt, "", ns) is None:
+            sim.store.create(ns_rt, {"metadata": {"name": ns}})
     if not opts.no_openshift_controllers:
         sim.start_controller("openshift.io/image-import",
                              controllers.ImportController(sim, backend).run)

@@ -1,0 +1,60 @@
+/*
+ * run_http.c - wiring of the HTTP surface into `istrigger run` (see run_http.h): the auth
+ * backend is the operator's Kubernetes client creating TokenReviews and SubjectAccessReviews
+ * (cluster-scoped; RBAC in manifests/clusterrole.yaml), the console dashboard is applied with
+ * the same client.
+ */
+#include "run_http.h"
+
+#include "istrigger/controller/operator.h"
+#include "istrigger/http/auth.h"
+#include "istrigger/http/dashboard.h"
+#include "istrigger/http/server.h"
+#include "istrigger/kube/client.h"
+#include "istrigger/kube/resources.h"
+#include "istrigger/util/err.h"
+#include "istrigger/util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int kube_review(void *ctx, const char *review, const json_t *request, json_t **reply)
+{
+    struct kube_client *c = ctx;
+    const struct kube_resource *res =
+        strcmp(review, "tokenreviews") == 0 ? KUBE_RES_TOKENREVIEWS : KUBE_RES_SUBJECTACCESSREVIEWS;
+    return kube_create(c, res, NULL, request, NULL, reply);
+}
+
+int cli_run_http_start(struct operator* op, struct http_server **out)
+{
+    const struct operator_config *cfg = &op->cfg;
+    struct http_server_opts o;
+    struct http_auth_resource res;
+    char *res_storage = NULL;
+    int r;
+
+    http_server_opts_default(&o);
+    o.listen = cfg->listen;
+    o.tls_cert_file = cfg->tls_cert_file && *cfg->tls_cert_file ? cfg->tls_cert_file : NULL;
+    o.tls_key_file = cfg->tls_key_file && *cfg->tls_key_file ? cfg->tls_key_file : NULL;
+    if ((r = http_auth_parse_mode(cfg->auth, &o.auth)) < 0)
+        return err_wrap(r, "--auth");
+    o.auth_backend.create = kube_review;
+    o.auth_backend.ctx = op->kube;
+    if (cfg->auth_resource && *cfg->auth_resource) {
+        if ((r = http_auth_parse_resource(cfg->auth_resource, &res, &res_storage)) < 0)
+            return err_wrap(r, "--auth-resource");
+        o.page_resource = &res;
+    }
+    r = http_server_start(&o, out); /* copies the resource attribute */
+    free(res_storage);
+    if (r < 0)
+        return r;
+    if (o.auth == HTTP_AUTH_NONE)
+        log_warn(NULL, "http: --auth none: /metrics, the status page and /api/v1/ are open to "
+                       "anyone who can reach the listener");
+    if (cfg->console_dashboard && http_dashboard_apply(op->kube) < 0)
+        log_warn(NULL, "console dashboard not applied: %s", err_msg());
+    return 0;
+}
