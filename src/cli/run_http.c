@@ -21,9 +21,9 @@
 static int kube_review(void *ctx, const char *review, const json_t *request, json_t **reply)
 {
     struct kube_client *c = ctx;
-    const struct kube_resource *res =
-        strcmp(review, "tokenreviews") == 0 ? KUBE_RES_TOKENREVIEWS : KUBE_RES_SUBJECTACCESSREVIEWS;
-    return kube_create(c, res, NULL, request, NULL, reply);
+    if (strcmp(review, "tokenreviews") == 0)
+        return kube_create(c, KUBE_RES_TOKENREVIEWS, NULL, request, NULL, reply);
+    return kube_create(c, KUBE_RES_SUBJECTACCESSREVIEWS, NULL, request, NULL, reply);
 }
 
 int cli_run_http_start(struct operator* op, struct http_server **out)

@@ -172,8 +172,9 @@ static void enqueue_by_index(struct trigger_controller *tc, struct kube_informer
 
     if (kube_cache_by_index(inf, index, value, &arr) < 0)
         return;
-    json_array_foreach (arr, i, obj)
+    json_array_foreach (arr, i, obj) {
         enqueue_obj(tc, obj);
+    }
 }
 
 static void enqueue_key(void *e, const char *key)
@@ -483,19 +484,23 @@ static void emit_transition_events(struct trigger_controller *tc, const json_t *
     }
 }
 
+/* Patch status when it differs from the cached one: 1 written, 0 unchanged, or -errno. */
 static int write_status(struct trigger_controller *tc, const json_t *it, json_t *status)
 {
     const char *ns = jsonx_str(it, "metadata", "namespace");
     const char *name = jsonx_str(it, "metadata", "name");
     _cleanup_json_ json_t *patch = NULL;
 
+    int r;
+
     if (jsonx_equal(status, json_object_get(it, "status")))
         return 0;
     patch = json_pack("{s:O}", "status", status);
     if (!patch)
         return -ENOMEM;
-    return kube_patch(tc->client, KUBE_RES_IMAGETRIGGERS, ns, name, KUBE_PATCH_MERGE, patch,
-                      "status", NULL);
+    r = kube_patch(tc->client, KUBE_RES_IMAGETRIGGERS, ns, name, KUBE_PATCH_MERGE, patch, "status",
+                   NULL);
+    return r < 0 ? r : 1;
 }
 
 int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
@@ -508,7 +513,7 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
     const char *kind, *target, *ns;
     char peer_key[600], apply_msg[ERR_MSG_MAX] = "";
     bool wrote = false;
-    int k, r;
+    int k, r, r2;
 
     if (!keep)
         return -ENOMEM;
@@ -599,10 +604,13 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
     if (!status)
         return -ENOMEM;
     emit_transition_events(tc, it, json_object_get(it, "status"), status);
-    if (write_status(tc, it, status) < 0) {
+    r2 = write_status(tc, it, status);
+    if (r2 < 0) {
         log_warn(key, "writing status: %s", err_msg());
         return -1;
     }
+    log_debug(key, "reconciled: workload %s, status %s", wrote ? "patched" : "unchanged",
+              r2 > 0 ? "patched" : "unchanged");
     return (obs.apply_err && obs.apply_err != -EBADMSG) || r < 0 ? -1 : 0;
 }
 
@@ -614,8 +622,9 @@ void trigger_controller_enqueue_all(struct trigger_controller *tc)
 
     if (kube_cache_list(tc->triggers, NULL, &all) < 0)
         return;
-    json_array_foreach (all, i, it)
+    json_array_foreach (all, i, it) {
         enqueue_obj(tc, it);
+    }
 }
 
 static int reconcile_cb(void *ctx, const char *key)

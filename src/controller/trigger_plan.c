@@ -416,8 +416,9 @@ static json_t *merge_entries(const json_t *current, const json_t *drop, json_t *
         }
         json_array_append(out, e);
     }
-    json_object_foreach_safe (desired, tmp, fp, want)
+    json_object_foreach_safe (desired, tmp, fp, want) {
         json_array_append(out, want);
+    }
     return out;
 }
 
@@ -468,8 +469,9 @@ int trigger_plan_workload(const struct trigger_workload_input *in,
     fps = json_array();
     if (!fps)
         return -ENOMEM;
-    json_object_foreach_safe (desired, tmp, owner, rec)
+    json_object_foreach_safe (desired, tmp, owner, rec) {
         json_array_append_new(fps, json_string(owner));
+    }
     rec = NULL;
     rec = json_object_get(managed, self);
     if (json_array_size(fps)) {

@@ -94,12 +94,14 @@ static void micro_time(char *buf, size_t size)
     snprintf(buf, size, "%s.%06ldZ", base, (long)(ns % NS_PER_SEC / 1000));
 }
 
-static void set_state(struct kube_leader *le, bool leading, const char *holder)
+/* `renewed_at` is when the successful attempt STARTED: a renewal whose answer is read after
+ * a long pause must not count as fresh (the lease may have been lost meanwhile). */
+static void set_state(struct kube_leader *le, bool leading, const char *holder, int64_t renewed_at)
 {
     pthread_mutex_lock(&le->lock);
     le->leading = leading;
     if (leading)
-        le->last_renew = time_mono_ns();
+        le->last_renew = renewed_at;
     if (holder)
         snprintf(le->holder, sizeof(le->holder), "%s", holder);
     pthread_mutex_unlock(&le->lock);
@@ -135,11 +137,15 @@ static json_t *our_spec(struct kube_leader *le, const json_t *old, bool keep_acq
                      "leaseTransitions", (json_int_t)transitions);
 }
 
-/* One attempt. 1: we hold the lease now; 0: someone else does; <0: error. */
-static int try_acquire_or_renew(struct kube_leader *le)
+/* One attempt. 1: we hold the lease now (renewed as of `*started`); 0: someone else does;
+ * <0: error. */
+static int try_acquire_or_renew(struct kube_leader *le, int64_t *started)
 {
     _cleanup_json_ json_t *lease = NULL, *written = NULL;
-    int r = kube_get(le->c, KUBE_RES_LEASES, le->ns, le->name, NULL, &lease);
+    int r;
+
+    *started = time_mono_ns();
+    r = kube_get(le->c, KUBE_RES_LEASES, le->ns, le->name, NULL, &lease);
 
     if (r == -ENOENT) {
         _cleanup_json_ json_t *obj =
@@ -149,7 +155,7 @@ static int try_acquire_or_renew(struct kube_leader *le)
         if ((r = kube_create(le->c, KUBE_RES_LEASES, le->ns, obj, NULL, &written)) < 0)
             return r == -EEXIST ? 0 : r;
         observe(le, written);
-        set_state(le, true, le->identity);
+        set_state(le, true, le->identity, *started);
         return 1;
     }
     if (r < 0)
@@ -167,6 +173,9 @@ static int try_acquire_or_renew(struct kube_leader *le)
         pthread_mutex_unlock(&le->lock);
         return 0; /* held by another and not expired on our clock */
     }
+    char prev[256];
+    snprintf(prev, sizeof(prev), "%s", holder && *holder ? holder : "none");
+    /* Replacing the spec frees the old one, and `holder` with it. */
     json_object_set_new(lease, "spec", our_spec(le, spec, ours));
     r = kube_update(le->c, KUBE_RES_LEASES, le->ns, lease, NULL, &written);
     if (r == -ESTALE)
@@ -176,8 +185,8 @@ static int try_acquire_or_renew(struct kube_leader *le)
     observe(le, written);
     if (!ours)
         log_info(le->name, "acquired lease %s/%s as %s (previous holder %s)", le->ns, le->name,
-                 le->identity, holder && *holder ? holder : "none");
-    set_state(le, true, le->identity);
+                 le->identity, prev);
+    set_state(le, true, le->identity, *started);
     return 1;
 }
 
@@ -208,7 +217,7 @@ static void release(struct kube_leader *le)
 
 static void step_down(struct kube_leader *le)
 {
-    set_state(le, false, NULL);
+    set_state(le, false, NULL, 0);
     if (le->opts.on_stopped_leading)
         le->opts.on_stopped_leading(le->opts.ctx);
 }
@@ -220,7 +229,8 @@ static void *elector_main(void *arg)
 
     while (!atomic_load(&le->stop)) {
         /* Candidate. */
-        int r = try_acquire_or_renew(le);
+        int64_t started;
+        int r = try_acquire_or_renew(le, &started);
         if (r < 0 && r != -ECANCELED)
             log_warn(le->name, "leader election: %s", err_msg());
         if (r <= 0) {
@@ -239,7 +249,7 @@ static void *elector_main(void *arg)
         snprintf(last_holder, sizeof(last_holder), "%s", le->identity);
         if (le->opts.on_started_leading)
             le->opts.on_started_leading(le->opts.ctx);
-        int64_t last_ok = time_mono_ns();
+        int64_t last_ok = started;
         while (!atomic_load(&le->stop)) {
             if (kube_client_sleep(le->c, le->opts.retry_period_ns, &le->stop) < 0)
                 break;
@@ -248,9 +258,9 @@ static void *elector_main(void *arg)
                 log_warn(le->name, "lease not renewed within the renew deadline");
                 break;
             }
-            r = try_acquire_or_renew(le);
+            r = try_acquire_or_renew(le, &started);
             if (r == 1) {
-                last_ok = time_mono_ns();
+                last_ok = started;
                 continue;
             }
             if (r == 0) {
@@ -313,7 +323,7 @@ void kube_leader_stop(struct kube_leader *le)
     pthread_mutex_unlock(&le->lock);
     if (!was_leading)
         return;
-    set_state(le, false, NULL);
+    set_state(le, false, NULL, 0);
     if (!le->opts.no_release_on_stop)
         release(le);
     if (le->opts.on_stopped_leading)

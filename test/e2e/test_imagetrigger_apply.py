@@ -43,6 +43,15 @@ def test_seed_scenario_writes_oc_annotation_and_deployment_gets_digest(tenv):
                              check=True).stdout
     assert ready_col == "True"
 
+    # The admin API / status page provider.
+    items = tenv.op.api("/api/v1/imagetriggers")["items"]
+    mine = [i for i in items if i["namespace"] == ns]
+    assert len(mine) == 1 and mine[0]["ready"] is True, items
+    assert mine[0]["target"] == {"kind": "Deployment", "name": "theses-api-diffusion"}
+    assert mine[0]["triggers"][0]["resolvedImage"] == pull_spec
+    assert mine[0]["triggers"][0]["from"] == {
+        "namespace": ns, "name": "theses-api-diffusion:develop-api-diffusion"}
+
     # Events on the ImageTrigger.
     ev = tenv.kubectl("get", "events", "-n", ns, "-o", "json", check=True).stdout
     assert "TriggersUpdated" in ev, ev

@@ -1,6 +1,8 @@
 """ImageTrigger end to end over time: foreign entries, container removal, deletion (finalizer),
 a stripped annotation, a target deleted and recreated, conflicting ImageTriggers, a tag imported
 later, and what the schema refuses."""
+import json
+
 from imagetrigger_env import (MANAGED, TRIGGERS, annotation, entry, image_trigger, tenv,  # noqa: F401
                               wait_for, workload)
 
@@ -107,6 +109,11 @@ def test_conflicting_image_triggers_later_one_reports_and_writes_nothing(tenv):
                              [{"from": {"name": "other:v2"}, "containers": ["web", "side"]}]))
     c = tenv.wait_condition(ns, "second", "Ready", "False", "Conflict")
     assert "first" in c["message"] and "web" in c["message"]
+    events = wait_for(lambda: [e for e in json.loads(tenv.kubectl(
+        "get", "events", "-n", ns, "-o", "json", check=True).stdout)["items"]
+        if e["reason"] == "Conflict" and e["involvedObject"]["name"] == "second"], 10,
+        what="a Conflict event on ImageTrigger second")
+    assert events[0]["type"] == "Warning" and events[0]["involvedObject"]["kind"] == "ImageTrigger"
     tenv.wait_annotation("Deployment", ns, "api",
                          annotation(entry("app:v1", "web"), entry("other:v2", "side")))
     tenv.wait_condition(ns, "first", "Ready", "True")
@@ -158,3 +165,18 @@ def test_invalid_image_triggers_are_rejected_by_the_schema(tenv):
                                  "paused": "false"}])
     res = tenv.apply(bad_paused, check=False)
     assert res.returncode != 0 and "paused" in res.stderr, res.stderr
+
+
+def test_retarget_moves_the_triggers(tenv):
+    ns = tenv.new_namespace("retarget")
+    tenv.imported_stream(ns, "app", "v1")
+    tenv.apply(workload("Deployment", ns, "old", ["web"], annotations={TRIGGERS: annotation(FOREIGN)}))
+    tenv.apply(workload("StatefulSet", ns, "new", ["web"]))
+    tenv.apply(image_trigger(ns, "api", "Deployment", "old",
+                             [{"from": {"name": "app:v1"}, "containers": ["web"]}]))
+    tenv.wait_annotation("Deployment", ns, "old", annotation(FOREIGN, entry("app:v1", "web")))
+    tenv.apply(image_trigger(ns, "api", "StatefulSet", "new",
+                             [{"from": {"name": "app:v1"}, "containers": ["web"]}]))
+    tenv.wait_annotation("StatefulSet", ns, "new", annotation(entry("app:v1", "web")))
+    tenv.wait_annotation("Deployment", ns, "old", annotation(FOREIGN))
+    assert MANAGED not in tenv.annotations("Deployment", ns, "old")

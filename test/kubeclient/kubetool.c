@@ -205,12 +205,33 @@ static int cmd_set_data(struct kube_client *c, int argc, char **argv)
 /* ---- informer ---- */
 
 static bool quiet_events;
+static const char *report_key;
+static struct kube_informer *the_informer;
+
+/* Resident set size in KiB (for the benchmark's memory per cached object). */
+static long rss_kb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
 
 static void print_event(const char *what, const json_t *obj)
 {
+    _cleanup_free_ char *key = kube_object_key(obj);
+    if (report_key && key && strcmp(key, report_key) == 0) {
+        struct kube_informer_stats st;
+        kube_informer_get_stats(the_informer, &st);
+        emit(json_pack("{s:s, s:s, s:I, s:f}", "report", key, "event", what, "events",
+                       (json_int_t)st.events, "mono", (double)time_mono_ns() / NS_PER_SEC));
+    }
     if (quiet_events)
         return;
-    _cleanup_free_ char *key = kube_object_key(obj);
     emit(json_pack("{s:s, s:s, s:s}", "event", what, "key", key ? key : "", "rv",
                    jsonx_str(obj, "metadata", "resourceVersion")
                        ? jsonx_str(obj, "metadata", "resourceVersion")
@@ -277,6 +298,8 @@ static int cmd_informer(struct kube_client *c, int argc, char **argv)
             o.backoff_max_ns = (int64_t)(atof(opt_value(&i, argc, argv)) * NS_PER_SEC);
         } else if (strcmp(argv[i], "--index-label") == 0) {
             index_label = opt_value(&i, argc, argv);
+        } else if (strcmp(argv[i], "--report-key") == 0) {
+            report_key = opt_value(&i, argc, argv);
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet_events = true;
         }
@@ -285,6 +308,7 @@ static int cmd_informer(struct kube_client *c, int argc, char **argv)
         return fail(r);
     for (int i = 0; nslist[i]; i++)
         free(nslist[i]);
+    the_informer = inf;
     struct kube_event_handlers h = {on_add, on_update, on_delete, NULL};
     kube_informer_add_handlers(inf, &h);
     if (index_label)
@@ -300,8 +324,9 @@ static int cmd_informer(struct kube_client *c, int argc, char **argv)
             return 0;
         }
     }
-    emit(json_pack("{s:b, s:I, s:f}", "synced", 1, "count", (json_int_t)kube_cache_len(inf),
-                   "seconds", (double)(time_mono_ns() - t0) / NS_PER_SEC));
+    emit(json_pack("{s:b, s:I, s:f, s:I}", "synced", 1, "count", (json_int_t)kube_cache_len(inf),
+                   "seconds", (double)(time_mono_ns() - t0) / NS_PER_SEC, "rss_kb",
+                   (json_int_t)rss_kb()));
     kube_shutdown_wait(-1);
     kube_informer_stop(inf);
 
@@ -369,6 +394,9 @@ static int cmd_leader(struct kube_client *c, int argc, char **argv)
         (r = kube_leader_start(le)) < 0)
         return fail(r);
     while (!kube_shutdown_wait(100 * NS_PER_MS)) {
+        /* The time of the decision to write: a write decided before a pause (SIGSTOP) may
+         * still land after it, as with any client; one decided after must not happen. */
+        int64_t decided = time_real_ns() / NS_PER_MS;
         if (!cm || !kube_leader_is_leader(le))
             continue;
         char n[32];
@@ -377,7 +405,7 @@ static int cmd_leader(struct kube_client *c, int argc, char **argv)
             json_pack("{s:{s:s, s:s}}", "data", "holder", argv[3], "seq", n);
         r = kube_patch(c, KUBE_RES_CONFIGMAPS, argv[1], cm, KUBE_PATCH_MERGE, patch, NULL, NULL);
         emit(json_pack("{s:s, s:i, s:I}", "wrote", argv[3], "ok", r == 0, "at_ms",
-                       (json_int_t)(time_real_ns() / NS_PER_MS)));
+                       (json_int_t)decided));
     }
     kube_leader_free(le);
     emit(json_pack("{s:b}", "exited", 1));

@@ -56,7 +56,7 @@ class Authenticator:
             claims["exp"] = now + int(expiration)
         if secret_name:
             claims["kubernetes.io"]["secret"] = {"name": secret_name}
-        head = _b64(json.dumps({"alg": "HS256", "kid": "okdsim", "typ": "JWT"}).encode())
+        head = _b64(json.dumps({"alg": "HS256", "kid": "okdsim", "typ": "JWT"}, separators=(",", ":")).encode())
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         sig = _b64(hmac.new(self.key(), ("%s.%s" % (head, body)).encode(), hashlib.sha256).digest())
         return "%s.%s.%s" % (head, body, sig), claims.get("exp")
@@ -179,6 +179,13 @@ def _selfsubjectaccessreview(sim, req):
     return 201, out
 
 
+def _selfsubjectreview(sim, req):
+    return 201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                 "metadata": {"creationTimestamp": None},
+                 "status": {"userInfo": dict({"username": req.user, "groups": req.groups},
+                                             **({"uid": req.uid} if req.uid else {}))}}
+
+
 def _token_request(sim, req):
     if req.method != "POST":
         raise errors.ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
@@ -229,5 +236,7 @@ def register(sim):
     sim.register_type(ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                    "SelfSubjectAccessReview", False, verbs=["create"], storage=False,
                                    handlers={"create": _selfsubjectaccessreview}))
+    sim.register_type(ResourceType("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False,
+                                   verbs=["create"], storage=False, handlers={"create": _selfsubjectreview}))
     sim.register_subresource("", "serviceaccounts", "token", _token_request)
     sim.register_admission(_sa_token_secret)

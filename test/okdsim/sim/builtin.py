@@ -1,11 +1,9 @@
 """The built-in Kubernetes kinds okdsim serves: defaults, validation, generation rules, printers."""
 
-import copy
-import json
-
-from . import errors
-from .resources import ResourceType, age, col, default_rule, parse_ts, human_duration
 import datetime
+
+from . import errors, selectors
+from .resources import ResourceType, age, col, parse_ts, human_duration
 
 APPS_STATUS_RESETS = ("labels",)   # apps status strategies only keep spec and labels from the old object
 
@@ -215,21 +213,7 @@ def _label_map_repr(m):
 
 
 def selector_matches(sel, labels):
-    labels = labels or {}
-    for k, v in (sel.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in sel.get("matchExpressions") or []:
-        op, k, vals = e.get("operator"), e.get("key"), e.get("values") or []
-        if op == "In" and labels.get(k) not in vals:
-            return False
-        if op == "NotIn" and k in labels and labels[k] in vals:
-            return False
-        if op == "Exists" and k not in labels:
-            return False
-        if op == "DoesNotExist" and k in labels:
-            return False
-    return True
+    return selectors.labels_match(selectors.from_label_selector(sel), labels)
 
 
 def validate_pod_spec(spec, path, causes, job=False):

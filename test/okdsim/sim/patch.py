@@ -77,7 +77,7 @@ def _ptr(path):
     if path == "":
         return []
     if not path.startswith("/"):
-        raise ValueError("invalid JSON pointer %q" % path)
+        raise ValueError("invalid JSON pointer %r" % path)
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 

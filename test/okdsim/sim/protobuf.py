@@ -112,6 +112,7 @@ F = {
     "ResourceAttributes": {1: ("namespace", "s"), 2: ("verb", "s"), 3: ("group", "s"), 4: ("version", "s"),
                            5: ("resource", "s"), 6: ("subresource", "s"), 7: ("name", "s")},
     "NonResourceAttributes": {1: ("path", "s"), 2: ("verb", "s")},
+    "SelfSubjectReview": {1: ("metadata", "m:ObjectMeta")},
     "TokenReview": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:TokenReviewSpec")},
     "TokenReviewSpec": {1: ("token", "s"), 2: ("audiences", "s", "r")},
     "Lease": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:LeaseSpec")},
@@ -122,7 +123,7 @@ F = {
     "Preconditions": {1: ("uid", "s", "o"), 2: ("resourceVersion", "s", "o")},
 }
 KINDS = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Deployment", "Job", "CronJob", "Role", "ClusterRole",
-         "RoleBinding", "TokenRequest", "SelfSubjectAccessReview", "SubjectAccessReview", "TokenReview", "Lease",
+         "RoleBinding", "TokenRequest", "SelfSubjectReview", "SelfSubjectAccessReview", "SubjectAccessReview", "TokenReview", "Lease",
          "DeleteOptions"}
 ALIASES = {"ClusterRoleBinding": "RoleBinding"}
 

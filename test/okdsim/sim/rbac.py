@@ -153,6 +153,8 @@ DEFAULT_CLUSTER_ROLES = {
                                    "verbs": ["get"]}],
     "system:basic-user": [{"apiGroups": ["authorization.k8s.io"],
                            "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                           "verbs": ["create"]},
+                          {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
                            "verbs": ["create"]}],
     "view": [{"apiGroups": ["", "apps", "batch", "coordination.k8s.io", "events.k8s.io"],
               "resources": ["configmaps", "endpoints", "events", "namespaces", "pods", "services", "serviceaccounts",

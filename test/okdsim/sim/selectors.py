@@ -47,6 +47,15 @@ def parse_label_selector(s):
     return reqs
 
 
+def from_label_selector(sel):
+    """A metav1.LabelSelector as parsed requirements."""
+    reqs = [(k, "=", v) for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+    for e in sel.get("matchExpressions") or []:
+        reqs.append((e.get("key"), ops.get(e.get("operator"), e.get("operator")), e.get("values") or []))
+    return reqs
+
+
 def labels_match(reqs, labels):
     labels = labels or {}
     for key, op, val in reqs:

@@ -446,7 +446,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             except errors.ApiError:
                 raise errors.ApiError(410, "Expired", "The provided continue parameter is too old to display a "
                                       "consistent list result. You can start a new list without the continue "
-                                      "parameter.", {})
+                                      "parameter, or use the continue token in this response to retrieve the "
+                                      "remainder of the results. Continuing with the provided token results in an "
+                                      "inconsistent list - objects that were created, modified, or deleted between "
+                                      "the time the first chunk was returned and now may show up in the list.")
         else:
             if match and not rv_param:
                 raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")

@@ -365,6 +365,10 @@ def test_field_selectors_and_kubectl(okd_env):
     res = env.kubectl("get", "istag", "-n", NS, "app:v1", "-o",
                       "jsonpath={.image.dockerImageReference}", check=True)
     assert res.stdout.startswith(reg.ref("app") + "@sha256:")
+    res = env.kubectl("get", "istag", "-n", NS, check=True)
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "IMAGE", "REFERENCE", "UPDATED"]
+    assert lines[1].split()[:2] == ["app:v1", reg.ref("app", digest=settle(env, NS, "app")["status"]["tags"][0]["items"][0]["image"])]
     res = env.kubectl("get", "istag", "-n", NS, "app:nope")
     assert res.returncode != 0
     assert 'imagestreamtags.image.openshift.io "app:nope" not found' in res.stderr
@@ -444,3 +448,29 @@ def test_rbac_create_imagestreamimports_is_enough(tmp_path):
                                 '"image.openshift.io" in the namespace "%s"' % NS)
     finally:
         stop_env(env)
+
+
+def test_reference_and_tracking_tags(okd_env):
+    env, reg = okd_env, okd_env.registry
+    env.create_namespace(NS)
+    d1 = env.push_image("app", "v1", "one")
+    s = env.create_stream(NS, "app", [
+        {"name": "v1", "from": {"kind": "DockerImage", "name": reg.ref("app", "v1")},
+         "importPolicy": {"insecure": True}},
+        {"name": "latest", "from": {"kind": "ImageStreamTag", "name": "v1"}},
+        {"name": "ext", "reference": True, "from": {"kind": "DockerImage",
+                                                    "name": "quay.example/x/y:1"}}])
+    # a reference tag is written from from.name at once, with no image ID, and never imported
+    assert tag_of(s, "ext")["items"][0]["dockerImageReference"] == "quay.example/x/y:1"
+    assert tag_of(s, "ext")["items"][0]["image"] == ""
+    s = settle(env, NS, "app")
+    # the ImageStreamTag tag follows its source in the same write as the import
+    assert tag_of(s, "latest")["items"][0]["image"] == d1
+    d2 = env.push_image("app", "v1", "two")
+    code, _, r = env.isi(NS, "app", [isi_image(reg.ref("app", "v1"), "v1", insecure=True)])
+    s = r["status"]["import"]
+    assert tag_of(s, "latest")["items"][0]["image"] == d2
+    assert [i["image"] for i in tag_of(s, "latest")["items"]] == [d2, d1]
+    # an istag for a reference tag has no image: 404
+    code, _, r = env.request("GET", "%s/namespaces/%s/imagestreamtags/app:ext" % (IMAGE_API, NS))
+    assert code == 404

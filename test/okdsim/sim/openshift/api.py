@@ -13,7 +13,7 @@ import threading
 import uuid
 
 from .. import errors, patch
-from ..resources import ResourceType, age
+from ..resources import ResourceType, age, table_for
 from . import importer, keyring, refs, streams
 
 GROUP = "image.openshift.io"
@@ -312,6 +312,28 @@ def _split_istag_or_400(name, what="ImageStreamTags"):
         raise errors.bad_request("%s must be retrieved with <name>:<tag>" % what)
 
 
+def _wants_table(req):
+    return any("as=Table" in part for part in (req.headers.get("Accept") or "").split(","))
+
+
+def _maybe_table(req, rt, items, rv):
+    """Server-side printing (kubectl get asks for a Table) for the virtual resources."""
+    if not _wants_table(req):
+        return None
+    return table_for(rt, items, {"resourceVersion": rv},
+                     (req.query or {}).get("includeObject", "PartialObjectMetadata"))
+
+
+def istag_row(o):
+    img = o.get("image") or {}
+    return [img.get("dockerImageReference", ""), age(o),
+            (img.get("metadata") or {}).get("name", "")]
+
+
+def image_row(o):
+    return [o.get("dockerImageReference", "")]
+
+
 def make_handlers(sim, backend):
     def istag_get(sim_, req):
         name, tag = _split_istag_or_400(req.name)
@@ -319,7 +341,8 @@ def make_handlers(sim, backend):
         out = backend.istag(stream, tag)
         if out is None:
             raise errors.not_found(_istag_rt(sim), req.name)
-        return 200, out
+        t = _maybe_table(req, _istag_rt(sim), [out], out["metadata"]["resourceVersion"])
+        return 200, t or out
 
     def istag_list(sim_, req):
         items = []
@@ -330,9 +353,10 @@ def make_handlers(sim, backend):
                     it.pop("kind", None)
                     it.pop("apiVersion", None)
                     items.append(it)
-        return 200, {"kind": "ImageStreamTagList", "apiVersion": API_VERSION,
-                     "metadata": {"resourceVersion": str(sim.store.resource_version())},
-                     "items": items}
+        rv = str(sim.store.resource_version())
+        t = _maybe_table(req, _istag_rt(sim), items, rv)
+        return 200, t or {"kind": "ImageStreamTagList", "apiVersion": API_VERSION,
+                          "metadata": {"resourceVersion": rv}, "items": items}
 
     def istag_put(sim_, req):
         return put_istag(req, req.body if isinstance(req.body, dict) else {})
@@ -462,18 +486,21 @@ def make_handlers(sim, backend):
         img = backend.images.get(req.name)
         if img is None:
             raise errors.not_found(_TYPES["images"], req.name)
-        return 200, img
+        t = _maybe_table(req, _TYPES["images"], [img], img["metadata"].get("resourceVersion", ""))
+        return 200, t or img
 
     def image_list(sim_, req):
-        return 200, {"kind": "ImageList", "apiVersion": API_VERSION,
-                     "metadata": {"resourceVersion": str(sim.store.resource_version())},
-                     "items": backend.images.list()}
+        rv = str(sim.store.resource_version())
+        items = backend.images.list()
+        t = _maybe_table(req, _TYPES["images"], items, rv)
+        return 200, t or {"kind": "ImageList", "apiVersion": API_VERSION,
+                          "metadata": {"resourceVersion": rv}, "items": items}
 
     def secrets_get(sim_, req):
         if req.method != "GET":
             raise errors.ApiError(405, "MethodNotAllowed", "%s is not supported on resources of "
                                   "kind \"imagestreams/secrets\"" % req.method, {})
-        sim.store.get(stream_type(sim), req.namespace, req.name)  # 404 for a missing stream
+        # like imagesecret REST Get: the stream itself is not looked up
         items = []
         for s in backend.import_secrets(req.namespace):
             s.pop("kind", None)
@@ -502,7 +529,9 @@ def register(sim, backend):
         group=GROUP, version=VERSION, resource="imagestreamtags", kind="ImageStreamTag",
         namespaced=True, short_names=["istag"], verbs=["create", "delete", "get", "list",
                                                         "patch", "update"],
-        handlers=h["istag"], storage=False, strategic_merge=False)
+        handlers=h["istag"], storage=False, strategic_merge=True, table=istag_row,
+        table_columns=[_col("Image Reference"), _col("Updated"),
+                       dict(_col("Image Name"), priority=1)])
     _TYPES["imagetags"] = ResourceType(
         group=GROUP, version=VERSION, resource="imagetags", kind="ImageTag", namespaced=True,
         short_names=["itag"], verbs=["create", "delete", "get", "list", "patch", "update"],
@@ -513,7 +542,8 @@ def register(sim, backend):
         strategic_merge=False)
     _TYPES["images"] = ResourceType(
         group=GROUP, version=VERSION, resource="images", kind="Image", namespaced=False,
-        verbs=["get", "list"], handlers=h["images"], storage=False, strategic_merge=False)
+        verbs=["get", "list"], handlers=h["images"], storage=False, strategic_merge=False,
+        table=image_row, table_columns=[_col("Image Reference")])
     for rt in _TYPES.values():
         sim.register_type(rt)
     sim.register_subresource(GROUP, "imagestreams", "secrets", h["secrets"])
