@@ -42,6 +42,7 @@ static void resolve_usage(FILE *out)
         "  --insecure          allow plain HTTP and skip TLS verification (importPolicy.insecure)\n"
         "  --platform OS/ARCH[/VARIANT]\n"
         "                      for an image index, print the digest of that platform's child\n"
+        "                      (an image that is not an index is printed as it is)\n"
         "  --json              print one JSON object per image: digest, mediaType, and for an\n"
         "                      index its children with platforms (errors as {\"error\": ...})\n"
         "  --tags              list each repository's tags instead (Link pagination followed)\n"

@@ -234,8 +234,11 @@ int registry_token_parse(const char *body, size_t len, int64_t now_real_ns, char
     issued = jsonx_str(doc, "issued_at");
     if (issued && time_parse_rfc3339(issued, &issued_ns) == 0) {
         /* Lifetime counts from issue; a clock ahead of ours must not make it longer. */
+        int64_t age;
         if (issued_ns < now_real_ns) {
-            int64_t age = now_real_ns - issued_ns;
+            /* centuries in the past overflow the subtraction: long expired either way */
+            if (__builtin_sub_overflow(now_real_ns, issued_ns, &age))
+                age = INT64_MAX;
             life = age >= life ? 0 : life - age;
         }
     }

@@ -1050,7 +1050,7 @@ oom:
 static const char *cred_desc(const struct check *k, char *buf, size_t size)
 {
     if (!k->o.cred)
-        snprintf(buf, size, "no credentials (anonymous)");
+        snprintf(buf, size, "anonymous access (no credentials)");
     else
         snprintf(buf, size, "credentials from %s (entry \"%s\")",
                  k->o.cred->source ? k->o.cred->source : "?",

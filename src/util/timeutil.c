@@ -68,8 +68,11 @@ int time_parse_rfc3339(const char *s, int64_t *real_ns)
         p++;
     } else if (*p == '+' || *p == '-') {
         int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(p) != 6)
+        if (strlen(p) != 6 || !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+            p[3] != ':' || !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
             goto bad;
+        hh = (p[1] - '0') * 10 + (p[2] - '0');
+        mm = (p[4] - '0') * 10 + (p[5] - '0');
         offset = (hh * 60 + mm) * 60 * (*p == '+' ? 1 : -1);
         p += 6;
     } else {

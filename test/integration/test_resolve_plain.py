@@ -82,6 +82,12 @@ def test_platform_selects_the_child_skopeo_sees_for_that_arch(env, arch):
     assert R.skopeo_digest(reg.ref("multi", digest=digest), reg) == digest
 
 
+def test_platform_on_a_single_image_prints_the_image(env):
+    res = run("resolve", "--insecure", "--platform", "linux/arm64", env["reg"].ref("app", "v1"))
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == [env["img"]["digest"]]
+
+
 def test_platform_missing_from_index_names_the_platforms_there(env):
     res = run("resolve", "--insecure", "--platform", "linux/s390x", env["reg"].ref("multi", "v1"))
     assert res.returncode == 1

@@ -137,7 +137,16 @@ static void test_token_lifetime_honours_expires_in_and_issued_at(void **state)
     assert_string_equal(tok, "t");
     assert_int_equal(life, 1490 * NS_PER_SEC);
     free(tok);
+    /* Found by fuzz_token: an issued_at near the edge of the range overflowed "now - issued"
+     * (UBSan); and "+02:0r" passed as a zone offset. */
+    b = "{\"token\":\"t\",\"issued_at\":\"1700-01-02T00:08:02Z\"}";
+    assert_int_equal(registry_token_parse(b, strlen(b), now, &tok, &life), 0);
+    assert_int_equal(life, 0);
+    free(tok);
     int64_t far;
+    assert_int_equal(time_parse_rfc3339("1732-1-2T0:8:2+02:0r", &far), -EINVAL);
+    assert_int_equal(time_parse_rfc3339("2026-11-22T03:00:00+02:00", &far), 0);
+    assert_int_equal(far, now - 2 * 3600 * NS_PER_SEC);
     assert_int_equal(time_parse_rfc3339("9999-01-01T00:00:00Z", &far), -EINVAL);
     assert_int_equal(time_parse_rfc3339("1013-11-22T02:58:20Z", &far), -EINVAL);
 
