@@ -6,14 +6,14 @@
 # fails the run (turn it into a regression unit test). Prints executions per target.
 #
 # The targets link the library sources under FUZZ_SRC_DIRS (the outside-input parsers live in
-# src/util and src/registry, and the ImageTrigger planner that reads workload annotations; add a
-# directory or file when a new parser needs it).
+# src/util, src/registry and src/kube, and the ImageTrigger planner that reads workload
+# annotations; add a directory or file when a new parser needs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 out=build-fuzz
-FUZZ_SRC_DIRS=${FUZZ_SRC_DIRS:-"src/util src/registry src/controller/trigger_plan.c"}
-pkgs="libcurl jansson openssl"
+FUZZ_SRC_DIRS=${FUZZ_SRC_DIRS:-"src/util src/registry src/kube src/controller/trigger_plan.c"}
+pkgs="libcurl jansson openssl yaml-0.1"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Iinclude -D_GNU_SOURCE \
 -DISTRIGGER_VERSION=\"$(cat VERSION)\" -fsanitize=fuzzer-no-link,address,undefined \
 -fno-sanitize-recover=undefined $(pkg-config --cflags $pkgs)"

@@ -35,6 +35,10 @@ struct kube_client {
     struct kube_config *cfg;
     struct kube_client_opts opts;
     char *user_agent;
+    /* The URL requests go to: the server, or with tls-server-name, that name as host while
+     * `connect_to` sends the connection to the real address (SNI and verification use it). */
+    char *base_url;
+    struct curl_slist *connect_to;
 
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -176,6 +180,45 @@ static void curl_global(void)
     curl_global_init(CURL_GLOBAL_ALL);
 }
 
+/* base_url and connect_to from the config's server and tls-server-name. */
+static int setup_server_url(struct kube_client *c)
+{
+    const char *tsn = c->cfg->tls_server_name;
+    char *host = NULL, *port = NULL, *url = NULL, *line = NULL;
+    CURLU *u;
+    int r = 0;
+
+    if (!tsn || !*tsn) {
+        c->base_url = strdup(c->cfg->server);
+        return c->base_url ? 0 : err_set(-ENOMEM, "out of memory");
+    }
+    if (!(u = curl_url()))
+        return err_set(-ENOMEM, "out of memory");
+    if (curl_url_set(u, CURLUPART_URL, c->cfg->server, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        curl_url_set(u, CURLUPART_HOST, tsn, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+        r = err_set(-EINVAL, "%s: server \"%s\" with tls-server-name \"%s\": not a valid URL",
+                    c->cfg->source ? c->cfg->source : "config", c->cfg->server, tsn);
+        goto out;
+    }
+    /* curl_url_get(URL) adds a "/" path; the API paths bring their own. */
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        url[--n] = '\0';
+    if (asprintf(&line, "%s:%s:%s:%s", tsn, port, host, port) < 0 || !(c->base_url = strdup(url)) ||
+        !(c->connect_to = curl_slist_append(NULL, line)))
+        r = err_set(-ENOMEM, "out of memory");
+out:
+    free(line);
+    curl_free(host);
+    curl_free(port);
+    curl_free(url);
+    curl_url_cleanup(u);
+    return r;
+}
+
 int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *opts,
                     struct kube_client **out)
 {
@@ -227,6 +270,10 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
         kube_client_free(c);
         return r;
     }
+    if ((r = setup_server_url(c)) < 0) {
+        kube_client_free(c);
+        return r;
+    }
     c->share = curl_share_init();
     if (!c->share) {
         kube_client_free(c);
@@ -257,6 +304,8 @@ void kube_client_free(struct kube_client *c)
     pthread_mutex_destroy(&c->cancel_lock);
     pthread_cond_destroy(&c->cancel_cond);
     kube_config_free(c->cfg);
+    free(c->base_url);
+    curl_slist_free_all(c->connect_to);
     free(c->token);
     free(c->user_agent);
     free(c);
@@ -580,6 +629,20 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     return 0;
 }
 
+/* A PEM given inline (kubeconfig *-data) or as a file path. */
+static void set_pem(CURL *h, const char *pem, size_t len, const char *file, CURLoption blob_opt,
+                    CURLoption file_opt, CURLoption type_opt)
+{
+    if (pem) {
+        struct curl_blob blob = {(void *)pem, len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, blob_opt, &blob);
+    } else if (file) {
+        curl_easy_setopt(h, file_opt, file);
+    }
+    if ((pem || file) && type_opt)
+        curl_easy_setopt(h, type_opt, "PEM");
+}
+
 static int setup_tls(struct kube_client *c, CURL *h)
 {
     const struct kube_config *cfg = c->cfg;
@@ -587,26 +650,16 @@ static int setup_tls(struct kube_client *c, CURL *h)
     if (cfg->insecure) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else if (cfg->ca_pem) {
-        struct curl_blob blob = {cfg->ca_pem, cfg->ca_pem_len, CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-    } else if (cfg->ca_file) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+    } else {
+        set_pem(h, cfg->ca_pem, cfg->ca_pem_len, cfg->ca_file, CURLOPT_CAINFO_BLOB, CURLOPT_CAINFO,
+                0);
     }
-    if (cfg->client_cert_pem) {
-        struct curl_blob blob = {cfg->client_cert_pem, cfg->client_cert_pem_len, CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &blob);
-        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-    } else if (cfg->client_cert_file) {
-        curl_easy_setopt(h, CURLOPT_SSLCERT, cfg->client_cert_file);
-    }
-    if (cfg->client_key_pem) {
-        struct curl_blob blob = {cfg->client_key_pem, cfg->client_key_pem_len, CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &blob);
-        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-    } else if (cfg->client_key_file) {
-        curl_easy_setopt(h, CURLOPT_SSLKEY, cfg->client_key_file);
-    }
+    set_pem(h, cfg->client_cert_pem, cfg->client_cert_pem_len, cfg->client_cert_file,
+            CURLOPT_SSLCERT_BLOB, CURLOPT_SSLCERT, CURLOPT_SSLCERTTYPE);
+    set_pem(h, cfg->client_key_pem, cfg->client_key_pem_len, cfg->client_key_file,
+            CURLOPT_SSLKEY_BLOB, CURLOPT_SSLKEY, CURLOPT_SSLKEYTYPE);
+    if (c->connect_to)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
     if (cfg->username && !cfg->token && !cfg->token_file) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, cfg->username);
@@ -631,7 +684,7 @@ static int perform_once(struct kube_client *c, const struct kube_http_req *rq, s
     *sent_nothing = false;
     if ((r = auth_header(c, force_token, &auth)) < 0)
         return r;
-    if (strbuf_puts(&url, c->cfg->server) < 0 || strbuf_puts(&url, rq->url_path) < 0 ||
+    if (strbuf_puts(&url, c->base_url) < 0 || strbuf_puts(&url, rq->url_path) < 0 ||
         strbuf_printf(&ct, "Content-Type: %s",
                       rq->content_type ? rq->content_type : "application/json") < 0)
         return err_set(-ENOMEM, "out of memory");

@@ -185,3 +185,49 @@ def test_broken_kubeconfig_names_file_and_field(tmp_path):
     err = KubeTool(kc).run("get", "namespaces", "-", "x", expect_ok=False)
     assert err["error"] == "EINVAL"
     assert err["message"] == 'kubeconfig %s: users[0] "u": client-key without client-certificate' % kc
+
+
+def test_tls_server_name_is_verified_instead_of_the_address(sim, tmp_path):
+    text = pathlib.Path(sim.kubeconfig).read_text()
+    # okdsim's certificate names 127.0.0.1 and localhost; connect to 127.0.0.1 but verify
+    # "localhost", then a name the certificate does not carry.
+    import json as _json
+    kc = _json.loads(text)  # okdsim writes its kubeconfig as JSON (valid YAML)
+    kc["clusters"][0]["cluster"]["tls-server-name"] = "localhost"
+    good = tmp_path / "kc-good"
+    good.write_text(_json.dumps(kc))
+    KubeTool(good).run("get", "namespaces", "-", "default")
+    kc["clusters"][0]["cluster"]["tls-server-name"] = "not-in-the-cert.invalid"
+    bad = tmp_path / "kc-bad"
+    bad.write_text(_json.dumps(kc))
+    err = KubeTool(bad).run("get", "namespaces", "-", "default", expect_ok=False)
+    assert err["error"] == "EPROTO", err
+
+
+def test_token_file_is_reread_when_it_rotates(tmp_path):
+    from kubetool import OkdSim
+    import json as _json
+    sim = OkdSim(tmp_path / "sim", tls=True, token="first-token",
+                 extra_args=["--user-token", "second-token=rotated-user:system:masters"]).start()
+    try:
+        tok = tmp_path / "token"
+        tok.write_text("first-token\n")
+        kc = _json.loads(pathlib.Path(sim.kubeconfig).read_text())
+        kc["users"][0]["user"] = {"tokenFile": str(tok)}
+        kcp = tmp_path / "kc-tokenfile"
+        kcp.write_text(_json.dumps(kc))
+        kt = KubeTool(kcp)
+        kt.run("create", "namespaces", "-", input={"metadata": {"name": "rot"}})
+        kt.run("create", "configmaps", "rot", input={"metadata": {"name": "work"}})
+        leader = kt.start("leader", "rot", "lock", "me", "--lease", "3", "--renew", "2", "--retry", "0.3")
+        leader.wait_for(lambda l: l.get("leading") is True, what="leading")
+        tok.write_text("second-token\n")  # the kubelet rotates the projected token
+        deadline = time.time() + 10
+        users = set()
+        while time.time() < deadline and "rotated-user" not in users:
+            time.sleep(0.3)
+            users = {r["user"] for r in sim.requests()["requests"] if "/leases/" in r["path"]}
+        leader.stop()
+        assert "rotated-user" in users, users
+    finally:
+        sim.stop()

@@ -437,6 +437,86 @@ static void test_stream_lookup_policy_owned_and_released(void **state)
     assert_null(patch);
 }
 
+static void test_resolve_names_shared_by_two_image_triggers(void **state)
+{
+    (void)state;
+    _cleanup_json_ json_t *wl = deployment("Deployment", "{}");
+    _cleanup_json_ json_t *a = image_trigger(
+        "a", "2026-11-22T03:00:00Z", "Deployment",
+        "[{\"from\":{\"name\":\"app:v1\"},\"containers\":[\"side\"]}]", "{\"workload\":true}");
+    _cleanup_json_ json_t *b = image_trigger(
+        "b", "2026-11-22T03:00:01Z", "Deployment",
+        "[{\"from\":{\"name\":\"app:v1\"},\"containers\":[\"init\"]}]", "{\"workload\":true}");
+    struct trigger_workload_input in = {.trigger = a, .workload = wl};
+    struct trigger_workload_plan p;
+    const char *rn[] = {"spec", "template", "metadata", "annotations"};
+
+    /* a adds it, b shares it. */
+    assert_int_equal(trigger_plan_workload(&in, &p), 0);
+    apply_annotations(wl, p.patch);
+    jsonx_set(wl, json_string("*"), rn[0], rn[1], rn[2], rn[3], TRIGGER_RESOLVE_NAMES_ANNOTATION);
+    trigger_workload_plan_clear(&p);
+    in.trigger = b;
+    assert_int_equal(trigger_plan_workload(&in, &p), 0);
+    assert_null(jsonx_get(p.patch, "spec"));
+    apply_annotations(wl, p.patch);
+    trigger_workload_plan_clear(&p);
+    assert_non_null(
+        strstr(jsonx_str(wl, "metadata", "annotations", TRIGGER_MANAGED_ANNOTATION),
+               "\"b\":{\"fieldPaths\":[\"spec.template.spec.containers[?(@.name==\\\"init\\\")]"
+               ".image\"],\"resolveNames\":true}"));
+
+    /* a lets go: b still wants it, it stays. */
+    json_object_set_new(jsonx_get(a, "spec", "imageLookup"), "workload", json_false());
+    in.trigger = a;
+    assert_int_equal(trigger_plan_workload(&in, &p), 0);
+    assert_null(jsonx_get(p.patch, "spec"));
+    apply_annotations(wl, p.patch);
+    trigger_workload_plan_clear(&p);
+
+    /* b lets go too (deleted): it goes. */
+    in.trigger = b;
+    in.release = true;
+    assert_int_equal(trigger_plan_workload(&in, &p), 0);
+    assert_true(json_is_null(
+        jsonx_get(p.patch, rn[0], rn[1], rn[2], rn[3], TRIGGER_RESOLVE_NAMES_ANNOTATION)));
+    trigger_workload_plan_clear(&p);
+}
+
+static void test_stream_lookup_shared_by_two_owners(void **state)
+{
+    (void)state;
+    _cleanup_json_ json_t *is = load("{\"metadata\":{\"name\":\"app\",\"annotations\":{"
+                                     "\"istrigger.io/managed-lookup\":\"[\\\"ns/a\\\"]\"}},"
+                                     "\"spec\":{\"lookupPolicy\":{\"local\":true}}}");
+    json_t *patch;
+
+    /* b joins a: recorded, local already true. */
+    assert_int_equal(trigger_plan_stream_lookup("ns/b", true, is, &patch), 0);
+    assert_string_equal(
+        jsonx_str(patch, "metadata", "annotations", TRIGGER_LOOKUP_OWNERS_ANNOTATION),
+        "[\"ns/a\",\"ns/b\"]");
+    assert_null(jsonx_get(patch, "spec"));
+    jsonx_set(is, json_string("[\"ns/a\",\"ns/b\"]"), "metadata", "annotations",
+              TRIGGER_LOOKUP_OWNERS_ANNOTATION);
+    json_decref(patch);
+    /* a leaves while b stays: local stays true. */
+    assert_int_equal(trigger_plan_stream_lookup("ns/a", false, is, &patch), 0);
+    assert_null(jsonx_get(patch, "spec"));
+    assert_string_equal(
+        jsonx_str(patch, "metadata", "annotations", TRIGGER_LOOKUP_OWNERS_ANNOTATION),
+        "[\"ns/b\"]");
+    jsonx_set(is, json_string("[\"ns/b\"]"), "metadata", "annotations",
+              TRIGGER_LOOKUP_OWNERS_ANNOTATION);
+    json_decref(patch);
+    /* b, the last one, leaves: back to false. */
+    assert_int_equal(trigger_plan_stream_lookup("ns/b", false, is, &patch), 0);
+    assert_false(jsonx_bool(patch, true, "spec", "lookupPolicy", "local"));
+    assert_true(json_is_null(
+        jsonx_get(patch, "metadata", "annotations", TRIGGER_LOOKUP_OWNERS_ANNOTATION)));
+    json_decref(patch);
+}
+
 static void test_resolve_tag_follows_reference_policy(void **state)
 {
     (void)state;
@@ -504,6 +584,8 @@ int main(void)
         cmocka_unit_test(test_unparseable_annotation_is_left_alone),
         cmocka_unit_test(test_resolve_names_switch_off_removes_only_what_istrigger_added),
         cmocka_unit_test(test_stream_lookup_policy_owned_and_released),
+        cmocka_unit_test(test_resolve_names_shared_by_two_image_triggers),
+        cmocka_unit_test(test_stream_lookup_shared_by_two_owners),
         cmocka_unit_test(test_resolve_tag_follows_reference_policy),
         cmocka_unit_test(test_split_istag),
         cmocka_unit_test(test_go_json_escaping),
