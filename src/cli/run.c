@@ -49,8 +49,9 @@ static const struct opt opts[] = {
      "who may read /metrics, the status page and /api/v1/: kubernetes (a bearer token passing "
      "TokenReview and SubjectAccessReview; default) or none (/healthz and /readyz stay open)"},
     {"auth-resource", "ISTRIGGER_AUTH_RESOURCE", NULL, OPT_STRING, OFF(auth_resource),
-     "authorize the status page and /api/v1/ as \"[VERB ]RESOURCE[.GROUP]\" (e.g. get "
-     "imagetriggerconfigs.istrigger.io) instead of get on the URL; /metrics keeps the URL"},
+     "who may read the status page and /api/v1/: users allowed \"[VERB ]RESOURCE[.GROUP]\" "
+     "(default: get imagetriggerconfigs.istrigger.io; /api/* URLs cannot be used, every "
+     "authenticated user may get them); /metrics needs get on the URL /metrics"},
     {"tls-cert-file", "ISTRIGGER_TLS_CERT_FILE", NULL, OPT_STRING, OFF(tls_cert_file),
      "serve HTTPS with this certificate (PEM; reloaded when it changes)"},
     {"tls-key-file", "ISTRIGGER_TLS_KEY_FILE", NULL, OPT_STRING, OFF(tls_key_file),

@@ -593,9 +593,12 @@ static int64_t tag_backoff_until(struct sync_controller *ctl, const char *key, c
     return until;
 }
 
-static void tag_import_result(struct sync_controller *ctl, const char *key, const char *tag,
-                              const char *imported_digest, bool ok)
+/* Record the outcome of a tag's import; after a failure returns the backoff in ms before
+ * the next attempt (the caller requeues the stream then), else 0. */
+static int tag_import_result(struct sync_controller *ctl, const char *key, const char *tag,
+                             const char *imported_digest, bool ok)
 {
+    int64_t delay = 0;
     pthread_mutex_lock(&ctl->lock);
     struct stream_state *st = state_get_locked(ctl, key);
     if (st && ok) {
@@ -620,9 +623,21 @@ static void tag_import_result(struct sync_controller *ctl, const char *key, cons
                 d = ctl->op->cfg.max_backoff_ns;
             b->failures++;
             b->until = time_mono_ns() + d;
+            delay = d;
         }
     }
     pthread_mutex_unlock(&ctl->lock);
+    return (int)(delay / NS_PER_MS);
+}
+
+/* The smaller positive requeue delay of two (0 means none). */
+static int min_requeue(int a, int b)
+{
+    if (a <= 0)
+        return b;
+    if (b <= 0)
+        return a;
+    return a < b ? a : b;
 }
 
 /* Whether we already imported `expected` for `tag` and the cache has not caught up yet. */
@@ -682,18 +697,19 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
     if (rc < 0) {
         char msg[ERR_MSG_MAX];
         snprintf(msg, sizeof(msg), "%s", err_msg());
+        int requeue = 0;
         for (size_t i = 0; i < n; i++) {
             char reg[256];
             registry_of(d[i].tag->from, reg, sizeof(reg));
             metrics_inc(ctl->m.c->imports, ns, reg, "failure");
-            tag_import_result(ctl, key, d[i].tag->tag, NULL, false);
+            requeue = min_requeue(requeue, tag_import_result(ctl, key, d[i].tag->tag, NULL, false));
             record_import(ctl, ns, name, d[i].tag->tag, d[i].tag->from, d[i].expected,
                           d[i].tag->current_image, false, msg, -1);
             stream_event(ctl, key, "Warning", "ImportFailed",
                          "importing %s from %s: the API server refused the ImageStreamImport: %s",
                          d[i].tag->tag, d[i].tag->from, msg);
         }
-        return 0;
+        return requeue;
     }
     struct sync_isi_result *res = NULL;
     size_t nres = 0;
@@ -701,6 +717,7 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
         log_warn(key, "ImageStreamImport reply: %s", err_msg());
         return 1000;
     }
+    int requeue = 0;
     for (size_t i = 0; i < nres && i < n; i++) {
         const struct sync_tracked_tag *t = d[i].tag;
         char reg[256];
@@ -720,7 +737,7 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
                          latency >= 0 ? latency : 0.0);
         } else {
             metrics_inc(ctl->m.c->imports, ns, reg, "failure");
-            tag_import_result(ctl, key, t->tag, NULL, false);
+            requeue = min_requeue(requeue, tag_import_result(ctl, key, t->tag, NULL, false));
             record_import(ctl, ns, name, t->tag, t->from, d[i].expected, t->current_image, false,
                           res[i].message, -1);
             stream_event(ctl, key, "Warning", "ImportFailed", "importing %s from %s: %s: %s",
@@ -728,7 +745,7 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
         }
     }
     sync_isi_results_free(res, nres);
-    return 0;
+    return requeue;
 }
 
 /* Decide which tracked tags moved (leader only) and import them. */
@@ -775,8 +792,8 @@ static int decide_and_import(struct sync_controller *ctl, const char *key, const
     for (size_t i = 0; i < n; i++)
         free(d[i].expected);
     free(d);
-    if (rc == 0 && next_retry != INT64_MAX)
-        rc = (int)((next_retry - now) / NS_PER_MS) + 1;
+    if (next_retry != INT64_MAX)
+        rc = min_requeue(rc, (int)((next_retry - now) / NS_PER_MS) + 1);
     return rc;
 }
 

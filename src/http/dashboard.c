@@ -87,8 +87,9 @@ json_t *http_dashboard_json(void)
 {
     json_t *overview = json_pack(
         "[o,o,o,o]", singlestat("Tracked tags", 3, "sum(istrigger_tracked_tags)", NULL, NULL),
-        singlestat("Failing tags", 3, "sum(istrigger_tracked_tags{state=\"Failing\"}) or vector(0)",
-                   "1,5", NULL),
+        singlestat("Failing tags", 3,
+                   "sum(istrigger_tracked_tags{state=~\"Failing|BackingOff\"}) or vector(0)", "1,5",
+                   NULL),
         singlestat("ImageTriggers not ready", 3,
                    "sum(istrigger_imagetriggers{ready=\"false\"}) or vector(0)", "1,5", NULL),
         singlestat("Leader elected", 3, "max(istrigger_leader)", NULL,

@@ -33,7 +33,9 @@ struct state_info {
 
 static const struct state_info states[] = {
     {"Failing", "Failing", "failing", 0, true},
-    {"BackingOff", "Backing off", "backoff", 1, true},
+    /* In the sync controller a source backs off only after failed checks: to a person it is
+     * failing, and the row says until when it waits. */
+    {"BackingOff", "Failing", "failing", 1, true},
     {"Importing", "Importing", "importing", 2, false},
     {"Pending", "Waiting for first check", "pending", 3, false},
     {"UpToDate", "Up to date", "ok", 4, false},
@@ -252,11 +254,10 @@ static void put_time(struct strbuf *out, const char *rfc3339, long long now, con
         strbuf_printf(out, "<span class=\"muted\">%s</span>", none);
         return;
     }
-    d = (t - now) / NS_PER_SEC;
-    future = d > 0;
-    if (d < 0)
-        d = -d;
-    if (d < 2)
+    future = t > now;
+    /* Round away from now, so a retry due in 300ms reads "in 1s", never "in 0s". */
+    d = future ? (t - now + NS_PER_SEC - 1) / NS_PER_SEC : (now - t) / NS_PER_SEC;
+    if (!future && d < 2)
         snprintf(rel, sizeof(rel), "just now");
     else if (d < 120)
         snprintf(rel, sizeof(rel), future ? "in %llds" : "%llds ago", d);
@@ -271,6 +272,23 @@ static void put_time(struct strbuf *out, const char *rfc3339, long long now, con
     strbuf_puts(out, "\" title=\"");
     html_escape(out, rfc3339);
     strbuf_printf(out, "\">%s</time>", rel);
+}
+
+/* "03:37:40 UTC (in 2m)": a wall-clock time people can compare with logs, and how far. */
+static void put_clock(struct strbuf *out, const char *rfc3339, long long now)
+{
+    int64_t t;
+    if (!rfc3339 || time_parse_rfc3339(rfc3339, &t) < 0 || strlen(rfc3339) < 19) {
+        strbuf_puts(out, "<span class=\"muted\">unknown</span>");
+        return;
+    }
+    strbuf_append(out, rfc3339 + 11, 8);
+    strbuf_puts(out, " UTC");
+    if (t - now >= 2 * NS_PER_SEC) { /* the timestamp has whole seconds: below 2s, noise */
+        strbuf_puts(out, " (");
+        put_time(out, rfc3339, now, "");
+        strbuf_putc(out, ')');
+    }
 }
 
 static void put_digest(struct strbuf *out, const char *digest)
@@ -301,10 +319,12 @@ static void put_state(struct strbuf *out, const json_t *row, long long now)
     long long failures = jsonx_int(row, 0, "consecutiveFailures");
 
     strbuf_printf(out, "<span class=\"badge %s\">%s</span>", st->css, st->label);
-    if (strcmp(st->css, "backoff") == 0) {
-        strbuf_puts(out, " <span class=\"until\">until ");
-        put_time(out, jsonx_str(row, "backoffUntil"), now, "unknown");
+    if (strcmp(st->state, "BackingOff") == 0) {
+        strbuf_puts(out, " <span class=\"until\">backing off until ");
+        put_clock(out, jsonx_str(row, "backoffUntil"), now);
         strbuf_puts(out, "</span>");
+    } else if (strcmp(st->state, "Failing") == 0) {
+        strbuf_puts(out, " <span class=\"until\">retrying now</span>");
     }
     if (!st->problem && !(reason && *reason))
         return;
@@ -320,7 +340,8 @@ static void put_state(struct strbuf *out, const json_t *row, long long now)
             html_escape(out, message);
         }
         if (failures > 1)
-            strbuf_printf(out, " <span class=\"muted\">(%lld checks in a row)</span>", failures);
+            strbuf_printf(out, " <span class=\"muted\">(failed %lld checks in a row)</span>",
+                          failures);
         strbuf_puts(out, "</div>");
     }
 }
@@ -386,7 +407,12 @@ static void put_row(struct strbuf *out, const json_t *row, long long now)
     strbuf_puts(out, "</td><td>");
     put_time(out, jsonx_str(row, "lastPoll"), now, "not yet");
     strbuf_puts(out, "<div class=\"next\">next ");
-    put_time(out, jsonx_str(row, "nextDue"), now, "not scheduled");
+    int64_t due;
+    if (jsonx_str(row, "nextDue") && time_parse_rfc3339(jsonx_str(row, "nextDue"), &due) == 0 &&
+        due <= now)
+        strbuf_puts(out, "due now");
+    else
+        put_time(out, jsonx_str(row, "nextDue"), now, "not scheduled");
     strbuf_puts(out, "</div></td><td>");
     put_workloads(out, json_object_get(row, "workloads"));
     strbuf_puts(out, "</td></tr>\n");
@@ -502,10 +528,11 @@ static void put_summary(struct strbuf *out, const json_t *model)
                   "tracked from <b>%lld</b> source%s</span>",
                   jsonx_int(s, 0, "tags"), jsonx_int(s, 0, "tags") == 1 ? "" : "s",
                   jsonx_int(s, 0, "sources"), jsonx_int(s, 0, "sources") == 1 ? "" : "s");
-    strbuf_printf(out, "<span class=\"chip %s\"><b>%lld</b> failing</span>", failing ? "bad" : "",
-                  failing);
-    strbuf_printf(out, "<span class=\"chip %s\"><b>%lld</b> backing off</span>",
-                  backoff ? "warn" : "", backoff);
+    strbuf_printf(out, "<span class=\"chip %s\"><b>%lld</b> failing",
+                  failing + backoff ? "bad" : "", failing + backoff);
+    if (backoff)
+        strbuf_printf(out, " (%lld backing off)", backoff);
+    strbuf_puts(out, "</span>");
     strbuf_printf(out, "<span class=\"chip\"><b>%lld</b> up to date</span>",
                   jsonx_int(s, 0, "UpToDate"));
     strbuf_printf(out, "<span class=\"chip\"><b>%lld</b> ImageTrigger%s</span></p>\n",
@@ -560,7 +587,6 @@ static const char PAGE_CSS[] =
     "thead th{background:var(--head);font-weight:600;white-space:nowrap}"
     "tbody th{font-weight:600;white-space:nowrap}"
     "tr.st-failing>th{border-left:4px solid var(--bad)}"
-    "tr.st-backoff>th{border-left:4px solid var(--warn)}"
     "tbody tr>th{border-left:4px solid transparent}"
     "td.src code{word-break:break-all}"
     "td.state{min-width:220px;max-width:420px}"
@@ -568,12 +594,10 @@ static const char PAGE_CSS[] =
     ".badge{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;"
     "font-weight:600;white-space:nowrap;border:1px solid}"
     ".badge.failing{color:var(--bad);background:var(--badbg)}"
-    ".badge.backoff{color:var(--warn);background:var(--warnbg)}"
     ".badge.ok{color:var(--ok);background:var(--okbg)}"
     ".badge.importing{color:var(--info);background:var(--infobg)}"
     ".badge.pending{color:var(--muted);background:var(--head)}"
     ".why{margin-top:3px;color:var(--bad);word-break:break-word}"
-    "tr.st-backoff .why{color:var(--warn)}"
     ".muted,.next,.digest,.count{color:var(--muted)}.count{font-weight:400;font-size:13px}"
     ".bad{color:var(--bad)}"
     ".digest,.next{font-size:12.5px}"

@@ -8,6 +8,7 @@ recovers without a restart.
 """
 import base64
 import json
+import pathlib
 
 import pytest
 
@@ -34,8 +35,9 @@ def env(tmp_path_factory):
     e.kubectl("apply", "-f", str(CRD))
     wait_for(lambda: e.kubectl("get", "imagetriggerconfigs", check=False).returncode == 0,
              timeout=10, what="the ImageTriggerConfig CRD")
-    e.kubectl("create", "configmap", "registry-ca", "-n", "istrigger",
-              "--from-file=ca-bundle.crt=%s" % registry.ca_cert)
+    e.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry-ca"},
+              "data": {"ca-bundle.crt": pathlib.Path(registry.ca_cert).read_text()}},
+             ns="istrigger")
     e.create({"apiVersion": "istrigger.io/v1alpha1", "kind": "ImageTriggerConfig",
               "metadata": {"name": "cluster"},
               "spec": {"minimumInterval": "1s", "defaultInterval": "5m",

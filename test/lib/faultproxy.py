@@ -78,11 +78,24 @@ class FaultProxy:
                         self.wfile.write(msg)
                     return
                 up = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                headers["Host"] = proxy.host
-                up.request(self.command, self.path, body=body, headers=headers)
-                resp = up.getresponse()
-                data = resp.read()
+                # Repeated headers (Accept) must all reach the registry.
+                up.putrequest(self.command, self.path, skip_host=True,
+                              skip_accept_encoding=True)
+                up.putheader("Host", proxy.host)
+                for k, v in self.headers.items():
+                    if k.lower() not in ("host", "content-length"):
+                        up.putheader(k, v)
+                if body is not None:
+                    up.putheader("Content-Length", str(len(body)))
+                try:
+                    up.endheaders(body)
+                    resp = up.getresponse()
+                    data = resp.read()
+                except OSError:  # the registry is down: what a gateway would say
+                    self.send_response(502)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() in ("transfer-encoding", "connection", "content-length"):

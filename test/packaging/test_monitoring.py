@@ -173,8 +173,11 @@ def test_alerts_fire_on_the_situations_they_describe(tmp_path):
             {   # a namespace with a failing tag for 20 minutes, another healthy one
                 "interval": "1m",
                 "input_series": [
+                    # a failing source flips between Failing and BackingOff at each retry
                     {"series": 'istrigger_tracked_tags{namespace="shop",state="Failing"}',
-                     "values": "2x30"},
+                     "values": " ".join(["2", "0"] * 16)},
+                    {"series": 'istrigger_tracked_tags{namespace="shop",state="BackingOff"}',
+                     "values": " ".join(["0", "2"] * 16)},
                     {"series": 'istrigger_tracked_tags{namespace="web",state="Failing"}',
                      "values": "0x30"},
                     {"series": "istrigger_leader", "values": "1x30"},

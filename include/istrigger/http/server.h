@@ -47,11 +47,12 @@ struct http_server_opts {
     const char *tls_cert_file; /* both or neither: PEM files, re-read when they change */
     const char *tls_key_file;
     enum http_auth_mode auth;
-    struct http_auth_backend auth_backend;          /* required with HTTP_AUTH_KUBERNETES */
-    const struct http_auth_resource *page_resource; /* optional: authorize the page and the
-                                                       API with this resource attribute
-                                                       instead of the non-resource URL */
-    unsigned threads;                               /* worker threads, default 4 */
+    struct http_auth_backend auth_backend; /* required with HTTP_AUTH_KUBERNETES */
+    /* Authorize the page and the API with this resource attribute instead of `get` on the
+     * request's URL. Needed in a real cluster: every authenticated user may `get` the URLs
+     * under /api/ (ClusterRole system:discovery), so the URL cannot protect /api/v1/. */
+    const struct http_auth_resource *page_resource;
+    unsigned threads;    /* worker threads, default 4 */
     bool builtin_routes; /* add /healthz /readyz /metrics / and /api/v1/ (default set by
                             http_server_opts_default) */
 };

@@ -1,0 +1,237 @@
+"""End-to-end: the cluster-admin surface of a running operator (issue 7).
+
+okdsim (over HTTPS: kubectl sends tokens only over TLS) enforces RBAC and knows three tokens:
+the operator's (cluster admin, in its kubeconfig), "reader-token" (alice: `get` on the URL
+/metrics, as platform Prometheus has, and `get` on imagetriggerconfigs, which the operator asks
+about for the page and the API, because every authenticated user may `get` /api/* URLs through
+system:discovery) and "stranger-token" (bob: authenticated, granted nothing but discovery).
+A real docker-registry serves one healthy image; a second ImageStream points at a repository
+that does not exist, so its source fails. The operator runs with `--auth kubernetes`.
+
+Checked: metrics move by exactly the right amounts for a real import; the JSON API lists what
+okdsim holds; auth answers 401/403/200 and keeps the probes open; the status page in headless
+Chromium shows the failing source first and the healthy one, works from the keyboard and
+refreshes itself (screenshot in test/artifacts/status-page.png).
+"""
+import json
+import re
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import REPO, OkdSim, Operator, reglib, stream_obj, wait_for
+
+NS = "shop"
+FAILING = ("Failing", "BackingOff")  # a failing source waits (backs off) between retries
+READER, STRANGER = "reader-token", "stranger-token"
+ARTIFACTS = REPO / "test" / "artifacts"
+
+
+def get(op, path, token=None):
+    """(status, body text) of GET http://operator/PATH."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (op.port, path))
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def metrics(op):
+    code, text = get(op, "/metrics", READER)
+    assert code == 200, text
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)', line)
+        assert m, line
+        labels = tuple(sorted(re.findall(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def value(ms, name, **labels):
+    """Sum of the series of `name` whose labels include `labels`."""
+    return sum(v for (n, ls), v in ms.items()
+               if n == name and all((k, str(x)) in ls for k, x in labels.items()))
+
+
+def api(op, what):
+    code, body = get(op, "/api/v1/" + what, READER)
+    assert code == 200, body
+    return json.loads(body)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("admin")
+    registry = reglib.Registry(tmp / "registry").start()
+    sim = OkdSim(tmp / "okdsim", tls=True, token="admin-token", rbac=True,
+                 extra_args=["--scheduled-import-interval", "15m", "--quiet",
+                             "--user-token", READER + "=alice",
+                             "--user-token", STRANGER + "=bob"]).start()
+    ops = []
+    try:
+        def apply(obj):
+            sim.kubectl("apply", "-f", "-", input=json.dumps(obj), check=True)
+
+        for ns in (NS, "istrigger"):
+            apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": "istrigger-reader"},
+               "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+                         {"apiGroups": ["istrigger.io"], "resources": ["imagetriggerconfigs"],
+                          "verbs": ["get"]}]})
+        apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "istrigger-reader"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "istrigger-reader"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                             "name": "alice"}]})
+        img = reglib.make_image(tmp / "v1", "web v1")
+        digest = reglib.push(img, registry.ref("shop/web", "latest"), registry)
+        poll = {"istrigger.io/poll-interval": "1s"}
+        for obj in (stream_obj("web", [("latest", registry.ref("shop/web", "latest"))], poll),
+                    stream_obj("broken", [("v1", registry.ref("shop/missing", "v1"))], poll)):
+            sim.kubectl("create", "-n", NS, "-f", "-", input=json.dumps(obj), check=True)
+        op = Operator(tmp, sim.kubeconfig, name="admin",
+                      args=["--auth", "kubernetes", "--minimum-interval", "1s",
+                            "--operator-namespace", "istrigger", "--max-backoff", "2s"])
+        ops.append(op)
+        op.start()
+
+        class Env:
+            pass
+        e = Env()
+        e.tmp, e.sim, e.registry, e.op, e.first_digest = tmp, sim, registry, op, digest
+        yield e
+    finally:
+        for op in ops:
+            op.stop()
+        sim.stop()
+        registry.stop()
+
+
+def sources_by_name(op):
+    out = {}
+    for s in api(op, "sources")["items"]:
+        for t in s["tags"]:
+            out["%s/%s:%s" % (t["namespace"], t["imageStream"], t["tag"])] = s
+    return out
+
+
+def test_api_lists_what_okdsim_holds(env):
+    srcs = wait_for(lambda: (lambda s: s if s.get(NS + "/broken:v1", {}).get("state") in FAILING
+                             and s.get(NS + "/web:latest", {}).get("state") == "UpToDate"
+                             else None)(sources_by_name(env.op)),
+                    timeout=20, what="one failing and one up-to-date source")
+    web, broken = srcs[NS + "/web:latest"], srcs[NS + "/broken:v1"]
+    assert web["source"] == env.registry.ref("shop/web", "latest")
+    assert web["lastDigest"] == env.first_digest
+    assert web["interval"] == "1s"
+    assert broken["source"] == env.registry.ref("shop/missing", "v1")
+    assert broken["reason"] and broken["message"]
+    # Exactly the streams okdsim holds with a poll interval, no more.
+    out = json.loads(env.sim.kubectl("get", "is", "-n", NS, "-o", "json", check=True).stdout)
+    held = {"%s/%s:%s" % (NS, i["metadata"]["name"], t["name"])
+            for i in out["items"] for t in i["spec"]["tags"]}
+    assert set(srcs) == held
+    status = api(env.op, "status")
+    assert [r["state"] in FAILING for r in status["rows"]] == [True, False]
+    assert status["rows"][1]["state"] == "UpToDate"
+    assert status["summary"]["Failing"] + status["summary"]["BackingOff"] == 1
+    assert status["summary"]["UpToDate"] == 1
+    index = api(env.op, "")
+    assert {"sources", "imports", "status"} <= set(index["resources"])
+
+
+def test_metrics_reflect_a_real_import(env):
+    op, reg = env.op, env.registry
+    wait_for(lambda: value(metrics(op), "istrigger_tracked_tags", namespace=NS,
+                           state="Failing") + value(metrics(op), "istrigger_tracked_tags",
+                                                    namespace=NS, state="BackingOff") == 1,
+             timeout=20, what="the failing tag counted")
+    before = metrics(op)
+    assert value(before, "istrigger_tracked_tags", namespace=NS, state="UpToDate") == 1
+    assert value(before, "istrigger_leader") == 1
+    host = reg.ref("x", "y").split("/")[0]
+    img = reglib.make_image(env.tmp / "v2", "web v2")
+    new = reglib.push(img, reg.ref("shop/web", "latest"), reg)
+    wait_for(lambda: any(t.get("tag") == "latest" and t["items"][0]["image"] == new
+                         for t in json.loads(env.sim.kubectl(
+                             "get", "is/web", "-n", NS, "-o", "json", check=True).stdout)
+                         ["status"].get("tags", [])),
+             timeout=15, what="the new digest imported")
+    after = wait_for(lambda: (lambda m: m if value(m, "istrigger_imports_total", namespace=NS,
+                                                   result="success")
+                              > value(before, "istrigger_imports_total", namespace=NS,
+                                      result="success") else None)(metrics(op)),
+                     timeout=10, what="the import counted")
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("istrigger_imports_total", namespace=NS, registry=host, result="success") == 1
+    assert delta("istrigger_imports_total", namespace=NS, result="failure") == 0
+    assert delta("istrigger_polls_total", registry=host, result="changed") == 1
+    assert delta("istrigger_detection_to_import_seconds_count", registry=host) == 1
+    assert delta("istrigger_detection_to_import_seconds_bucket", registry=host, le="+Inf") == 1
+    assert value(after, "istrigger_polls_total", registry=host, result="error") > 0  # broken
+    assert delta("istrigger_registry_requests_total", registry=host, kind="head", code="200") >= 1
+    api_series = {k: v for k, v in after.items() if k[0] == "istrigger_api_requests_total"}
+    assert delta("istrigger_api_requests_total", verb="POST", code="201") >= 1, api_series
+    assert value(after, "istrigger_tracked_tags", namespace=NS, state="UpToDate") == 1
+
+
+def test_auth_rejects_bad_tokens_and_keeps_probes_open(env):
+    op = env.op
+    for path in ("/metrics", "/", "/api/v1/sources", "/api/v1/status", "/no-such-page"):
+        assert get(op, path) == (401, "Unauthorized\n"), path
+        assert get(op, path, "not-a-token") == (401, "Unauthorized\n"), path
+        assert get(op, path, STRANGER) == (403, "Forbidden\n"), path
+    assert get(op, "/metrics", READER)[0] == 200
+    assert get(op, "/", READER)[0] == 200
+    assert get(op, "/api/v1/sources", READER)[0] == 200
+    assert get(op, "/healthz") == (200, "ok\n")
+    assert get(op, "/readyz") == (200, "ok\n")
+    # The operator asked okdsim, and okdsim decided: the reviews are in its request report.
+    keys = " ".join(env.sim.requests().get("byVerbResource", {}))
+    assert "create tokenreviews" in keys and "create subjectaccessreviews" in keys, keys
+
+
+def test_status_page_in_a_real_browser(env):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "status-page.png"
+    wait_for(lambda: [r["state"] in FAILING for r in api(env.op, "status")["rows"]]
+             == [True, False], timeout=20, what="both rows")
+    res = subprocess.run(["node", str(REPO / "test/browser/status_page.mjs"),
+                          "http://127.0.0.1:%d/" % env.op.port, READER, str(shot)],
+                         capture_output=True, text=True, timeout=120,
+                         cwd=str(REPO / "test/browser"))
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert "exception" not in out, out.get("exception")
+    assert out["status"] == 200 and out["errors"] == []
+    origin = "http://127.0.0.1:%d/" % env.op.port
+    assert all(u.startswith(origin) for u in out["requests"]), out["requests"]
+    rows = out["rows"]
+    assert len(rows) == 2
+    assert rows[0]["problem"] and "broken:v1" in rows[0]["text"]
+    assert "Failing" in rows[0]["text"] and "404" in rows[0]["text"]
+    assert "shop/missing:v1" in rows[0]["text"]
+    assert not rows[1]["problem"] and "web:latest" in rows[1]["text"]
+    assert "Up to date" in rows[1]["text"]
+    assert "1 failing" in out["summary"]
+    assert out["overflowX"] <= 0, "horizontal scrolling at 1366px"
+    assert out["firstTab"] == "Skip to the tables"
+    assert out["slashFocus"] == "filter"
+    assert len(out["filtered"]) == 1 and "broken:v1" in out["filtered"][0]
+    assert out["afterEscape"] == 2
+    assert len(out["onlyProblems"]) == 1 and "broken:v1" in out["onlyProblems"][0]
+    assert out["refreshed"] and out["navigations"] == 1 and out["rowsAfterRefresh"] == 2
+    assert shot.stat().st_size > 10000
