@@ -34,6 +34,7 @@
 #include "istrigger/util/log.h"
 #include "istrigger/util/timeutil.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,7 +213,10 @@ static struct kube_informer *the_informer;
 static long rss_kb(void)
 {
     long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
+    FILE *f;
+
+    malloc_trim(0); /* count what is in use, not what malloc keeps around */
+    f = fopen("/proc/self/statm", "r");
     if (f) {
         if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
             rss = 0;
