@@ -64,6 +64,8 @@ class Scripted:
                     return self.send(200, srv.manifest, [mt, ("Docker-Content-Digest", srv.digest)])
                 if repo == "slowdown":
                     return self.send(429, b"{}", [("Retry-After", "120")])
+                if repo == "forbidden":
+                    return self.send(403, b'{"errors":[{"code":"DENIED"}]}')
                 if repo == "broken":
                     return self.send(500, b"oops")
                 if repo == "unavailable":
@@ -145,6 +147,14 @@ def test_server_errors_are_reported_with_status(srv):
     err = res.stderr.splitlines()
     assert "HTTP 500 (server error)" in err[0]
     assert "503 Service Unavailable" in err[1]
+
+
+def test_403_is_reported_as_access_denied(srv):
+    res = run("resolve", "--insecure", "--json", srv.host + "/forbidden:v1")
+    assert res.returncode == 1
+    out = json.loads(lines(res)[0])
+    assert out["code"] == "EPERM" and out["httpStatus"] == 403
+    assert "403 Forbidden: %s denies access to forbidden" % srv.host in out["error"]
 
 
 def test_a_registry_that_never_answers_times_out(srv):

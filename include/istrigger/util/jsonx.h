@@ -29,9 +29,8 @@ const char *jsonx_strv(const json_t *root, ...);
 long long jsonx_intv(const json_t *root, long long dflt, ...);
 #define jsonx_int(root, dflt, ...) jsonx_intv((root), (dflt), __VA_ARGS__, (const char *)NULL)
 
-/* Boolean at the path (JSON true/false only), or `dflt`. (`dflt` is an int because va_start
- * after a parameter that undergoes promotion, such as bool, is undefined behaviour.) */
-bool jsonx_boolv(const json_t *root, int dflt, ...);
+/* Boolean at the path (JSON true/false only), or `dflt`. */
+bool jsonx_boolv(const json_t *root, int dflt, ...); /* int: va_start after a bool is UB */
 #define jsonx_bool(root, dflt, ...) jsonx_boolv((root), (dflt), __VA_ARGS__, (const char *)NULL)
 
 /* Set `value` at the path, creating intermediate objects (replacing non-objects on the way).
