@@ -87,7 +87,7 @@ test: deps
 test-c: all unit
 
 # pytest suites: okdsim's own, then the operator's integration and end-to-end tests.
-PYTEST_DIRS := $(wildcard test/okdsim/tests test/integration test/e2e test/packaging)
+PYTEST_DIRS := $(wildcard test/okdsim/tests test/integration test/e2e test/packaging test/demo)
 ISTRIGGER_BIN ?= $(CURDIR)/build/istrigger
 # One pytest process per directory: several directories have a conftest.py imported as the
 # module "conftest" by their tests, and one process would give them all the first one.
@@ -120,7 +120,8 @@ format-check:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --inline-suppr -Iinclude --suppress=missingIncludeSystem src
+	    --inline-suppr --library=.cppcheck/jansson.cfg -Iinclude \
+	    --suppress=missingIncludeSystem src
 
 # Packaging (issue 8). `make bundle` regenerates olm-bundle/ (CSV, bundle copies of crds/,
 # annotations, file-based catalog) from crds/, manifests/ and VERSION; `make image` builds the

@@ -158,8 +158,9 @@ static int list_tags(struct registry_client *client, struct item *items, size_t 
             printf("%s\n", s ? s : "[]");
             continue;
         }
-        json_array_foreach (tags, k, t)
+        json_array_foreach (tags, k, t) {
             printf("%s\n", json_string_value(t));
+        }
     }
     return failed;
 }

@@ -574,6 +574,9 @@ static void format_value(double v, char *buf, size_t size)
 static int put_escaped(struct strbuf *out, const char *s, bool quote)
 {
     int r = 0;
+
+    if (!s) /* only reachable with extra_name set, which always comes with a value */
+        return -EINVAL;
     for (; *s && r == 0; s++) {
         if (*s == '\\')
             r = strbuf_puts(out, "\\\\");

@@ -123,7 +123,7 @@ static int compare_strings(const void *a, const void *b)
 
 json_t *status_provider_names(void)
 {
-    const char *names[MAX_PROVIDERS];
+    const char *names[MAX_PROVIDERS] = {0};
     char storage[MAX_PROVIDERS][32];
     size_t n;
     json_t *arr = json_array();

@@ -58,7 +58,7 @@ long long jsonx_intv(const json_t *root, long long dflt, ...)
     return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
 }
 
-bool jsonx_boolv(const json_t *root, bool dflt, ...)
+bool jsonx_boolv(const json_t *root, int dflt, ...)
 {
     va_list ap;
     json_t *v;
@@ -66,7 +66,7 @@ bool jsonx_boolv(const json_t *root, bool dflt, ...)
     va_start(ap, dflt);
     v = get_va(root, ap);
     va_end(ap);
-    return json_is_boolean(v) ? json_is_true(v) : dflt;
+    return json_is_boolean(v) ? json_is_true(v) : dflt != 0;
 }
 
 int jsonx_setv(json_t *root, json_t *value, ...)

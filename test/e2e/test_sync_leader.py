@@ -41,7 +41,9 @@ def test_only_leader_imports_and_successor_takes_over(env):
 
     d2 = env.push("ha", "v", "ha v2")
     env.wait_image(NS, "app", "v", d2, timeout=1 + 3)
-    assert leader.metric_sum("istrigger_imports_total", result="success") == 1
+    # The stream shows the image a moment before the leader has read the import's reply.
+    wait_for(lambda: leader.metric_sum("istrigger_imports_total", result="success") == 1,
+             timeout=3, what="the leader to count its import")
     assert follower.metric_sum("istrigger_polls_total") == 0
     assert follower.metric_sum("istrigger_imports_total") == 0
     lease = env.kubectl("get", "lease", "istrigger-leader", "-n", "istrigger",
@@ -53,4 +55,5 @@ def test_only_leader_imports_and_successor_takes_over(env):
     assert new is follower
     d3 = env.push("ha", "v", "ha v3")
     env.wait_image(NS, "app", "v", d3, timeout=1 + 4)
-    assert follower.metric_sum("istrigger_imports_total", result="success") == 1
+    wait_for(lambda: follower.metric_sum("istrigger_imports_total", result="success") == 1,
+             timeout=3, what="the new leader to count its import")

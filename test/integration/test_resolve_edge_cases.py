@@ -3,6 +3,7 @@ other registries do: 429 with Retry-After, 5xx, a server that never answers, rep
 Docker-Content-Digest (digest computed from the body), a body that does not match its digest,
 and tag lists paged with Link headers. A scripted HTTP server in this file plays the registry,
 serving a real manifest built by test/lib/registry.py."""
+import email.utils
 import hashlib
 import http.server
 import json
@@ -56,8 +57,15 @@ class Scripted:
                     if n <= 2:
                         return self.send(429, b"{}", [("Retry-After", "1")])
                     return self.send(200, srv.manifest, [mt, ("Docker-Content-Digest", srv.digest)])
+                if repo == "datelimited":
+                    if n == 1:
+                        when = email.utils.formatdate(time.time() + 2, usegmt=True)
+                        return self.send(503, b"{}", [("Retry-After", when)])
+                    return self.send(200, srv.manifest, [mt, ("Docker-Content-Digest", srv.digest)])
                 if repo == "slowdown":
                     return self.send(429, b"{}", [("Retry-After", "120")])
+                if repo == "forbidden":
+                    return self.send(403, b'{"errors":[{"code":"DENIED"}]}')
                 if repo == "broken":
                     return self.send(500, b"oops")
                 if repo == "unavailable":
@@ -114,6 +122,15 @@ def test_429_with_retry_after_is_retried_then_succeeds(srv):
     assert srv.hits["ratelimited"] == 3
 
 
+def test_503_with_an_http_date_retry_after_waits_until_then(srv):
+    t0 = time.time()
+    res = run("resolve", "--insecure", srv.host + "/datelimited:v1")
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == [srv.digest]
+    assert time.time() - t0 >= 0.9  # the date is 1-2 s ahead (one-second resolution)
+    assert srv.hits["datelimited"] == 2
+
+
 def test_429_with_long_retry_after_fails_at_once_with_the_delay(srv):
     t0 = time.time()
     res = run("resolve", "--insecure", "--json", srv.host + "/slowdown:v1")
@@ -130,6 +147,14 @@ def test_server_errors_are_reported_with_status(srv):
     err = res.stderr.splitlines()
     assert "HTTP 500 (server error)" in err[0]
     assert "503 Service Unavailable" in err[1]
+
+
+def test_403_is_reported_as_access_denied(srv):
+    res = run("resolve", "--insecure", "--json", srv.host + "/forbidden:v1")
+    assert res.returncode == 1
+    out = json.loads(lines(res)[0])
+    assert out["code"] == "EPERM" and out["httpStatus"] == 403
+    assert "403 Forbidden: %s denies access to forbidden" % srv.host in out["error"]
 
 
 def test_a_registry_that_never_answers_times_out(srv):

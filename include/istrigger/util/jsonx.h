@@ -30,7 +30,7 @@ long long jsonx_intv(const json_t *root, long long dflt, ...);
 #define jsonx_int(root, dflt, ...) jsonx_intv((root), (dflt), __VA_ARGS__, (const char *)NULL)
 
 /* Boolean at the path (JSON true/false only), or `dflt`. */
-bool jsonx_boolv(const json_t *root, bool dflt, ...);
+bool jsonx_boolv(const json_t *root, int dflt, ...); /* int: va_start after a bool is UB */
 #define jsonx_bool(root, dflt, ...) jsonx_boolv((root), (dflt), __VA_ARGS__, (const char *)NULL)
 
 /* Set `value` at the path, creating intermediate objects (replacing non-objects on the way).

@@ -306,13 +306,18 @@ def deployment_generation(old, new):
         (old.get("metadata", {}).get("annotations") or {}) != (new.get("metadata", {}).get("annotations") or {})
 
 
+TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
+
+
 def daemonset_update(sim, old, new):
-    if (old.get("spec") or {}).get("template") != (new.get("spec") or {}).get("template"):
-        new.setdefault("spec", {})["templateGeneration"] = (old.get("spec") or {}).get("templateGeneration", 1) + 1
+    ann = new.setdefault("metadata", {}).setdefault("annotations", {})
+    cur = int(((old.get("metadata") or {}).get("annotations") or {}).get(TEMPLATE_GENERATION) or 1)
+    bump = (old.get("spec") or {}).get("template") != (new.get("spec") or {}).get("template")
+    ann[TEMPLATE_GENERATION] = str(cur + 1 if bump else cur)
 
 
 def daemonset_create(sim, obj):
-    obj.setdefault("spec", {})["templateGeneration"] = 1
+    obj.setdefault("metadata", {}).setdefault("annotations", {})[TEMPLATE_GENERATION] = "1"
 
 
 # ---------------------------------------------------------------- events conversion

@@ -11,7 +11,7 @@ import re
 import threading
 import uuid
 
-from . import errors
+from . import errors, knownfields
 from .resources import lookup_type  # noqa: F401  (part of the plugin API: sim.store.lookup_type)
 
 SYSTEM_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -213,6 +213,7 @@ class Store:
         return causes
 
     def _run_hooks(self, rt, op, obj, old, warnings, field_validation):
+        knownfields.check(rt, obj, warnings, field_validation)
         if rt.defaults:
             rt.defaults(obj)
         if op == "CREATE" and rt.on_create:

@@ -6,12 +6,9 @@ import sys
 
 import pytest
 
-# okdsim's own tests check API semantics; the simulated OpenShift controllers (image import, triggers,
-# deployment rollouts) write on their own schedule and have their own tests.
-CORE = ["--no-openshift-controllers"]
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from okdsim_fixture import OkdSim  # noqa: E402
+from okdsim_fixture import CORE, OkdSim  # noqa: E402
 
 _ns = itertools.count(1)
 

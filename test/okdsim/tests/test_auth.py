@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from okdsim_fixture import make_pki
+from okdsim_fixture import CORE, OkdSim, make_pki
 
 ADMIN = "admin-secret-token"
 
@@ -19,8 +19,6 @@ def pki(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rsim(tmp_path_factory, pki):
     """TLS, an admin token, client certificates and RBAC."""
-    from conftest import CORE
-    from okdsim_fixture import OkdSim
     s = OkdSim(tmp_path_factory.mktemp("rbac"), tls=True, token=ADMIN, client_ca=pki["ca"], rbac=True, pki=pki,
                extra_args=CORE).start()
     yield s

@@ -16,8 +16,7 @@ import time
 
 import pytest
 
-from conftest import CORE
-from okdsim_fixture import OkdSim
+from okdsim_fixture import CORE, OkdSim
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "testdata" / "kube-apiserver-1.26"
 VOLATILE = {"uid", "creationTimestamp", "resourceVersion", "deletionTimestamp", "continue", "lastTransitionTime",
