@@ -87,7 +87,7 @@ test: deps
 test-c: all unit
 
 # pytest suites: okdsim's own, then the operator's integration and end-to-end tests.
-PYTEST_DIRS := $(wildcard test/okdsim/tests test/integration test/e2e test/packaging)
+PYTEST_DIRS := $(wildcard test/okdsim/tests test/integration test/e2e test/packaging test/demo)
 ISTRIGGER_BIN ?= $(CURDIR)/build/istrigger
 # One pytest process per directory: several directories have a conftest.py imported as the
 # module "conftest" by their tests, and one process would give them all the first one.
