@@ -231,3 +231,28 @@ def test_token_file_is_reread_when_it_rotates(tmp_path):
         assert "rotated-user" in users, users
     finally:
         sim.stop()
+
+
+def test_in_cluster_configuration_from_service_account_files(tmp_path):
+    """No kubeconfig anywhere: KUBERNETES_SERVICE_HOST/PORT plus the service-account token, CA
+    bundle and namespace files, as in a pod."""
+    sim = start_tls_token_sim(tmp_path / "sim")
+    try:
+        sa = tmp_path / "serviceaccount"
+        sa.mkdir()
+        (sa / "token").write_text(sim.token)
+        (sa / "ca.crt").write_bytes(pathlib.Path(sim.pki["ca"]).read_bytes())
+        (sa / "namespace").write_text("operators\n")
+        home = tmp_path / "home"
+        home.mkdir()
+        env = {"HOME": str(home), "KUBECONFIG": "", "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+               "KUBERNETES_SERVICE_PORT": str(sim.port), "KUBE_SA_DIR": str(sa)}
+        kt = KubeTool(None, env=env)
+        kt.run("create", "namespaces", "-", input={"metadata": {"name": "operators"}})
+        assert kt.run("get", "namespaces", "-", "operators")["metadata"]["name"] == "operators"
+        # Without the CA bundle the server's certificate is not trusted.
+        (sa / "ca.crt").unlink()
+        err = kt.run("get", "namespaces", "-", "operators", expect_ok=False)
+        assert err["error"] == "EPROTO", err
+    finally:
+        sim.stop()
