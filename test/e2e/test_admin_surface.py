@@ -84,15 +84,13 @@ def env(tmp_path_factory):
 
         for ns in (NS, "istrigger"):
             apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-               "metadata": {"name": "istrigger-reader"},
-               "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
-                         {"apiGroups": ["istrigger.io"], "resources": ["imagetriggerconfigs"],
-                          "verbs": ["get"]}]})
+        # The shipped viewer role, bound to alice as an admin would.
+        sim.kubectl("apply", "-f", str(REPO / "manifests/status-viewer-clusterrole.yaml"),
+                    check=True)
         apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                "metadata": {"name": "istrigger-reader"},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                           "name": "istrigger-reader"},
+                           "name": "istrigger-status-viewer"},
                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
                              "name": "alice"}]})
         for crd in ("istrigger.io_imagetriggers.yaml", "istrigger.io_imagetriggerconfigs.yaml"):
