@@ -522,3 +522,12 @@ def test_custom_resource_default_columns(sim, things, ns):
         "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
     assert [c["name"] for c in t["columnDefinitions"]] == ["Name", "Age"]
     assert t["rows"][0]["cells"][0] == "col" and t["rows"][0]["cells"][1].endswith("s")
+
+
+def test_list_from_cache_ignores_limit(sim, ns):
+    for i in range(3):
+        create(sim, cm_path(ns), {"metadata": {"name": "l%d" % i}})
+    st, _, body = sim.request("GET", cm_path(ns) + "?limit=2&resourceVersion=0")
+    assert len(body["items"]) == 3 and "continue" not in body["metadata"]
+    st, _, body = sim.request("GET", cm_path(ns) + "?limit=2")
+    assert len(body["items"]) == 2 and body["metadata"]["continue"]
