@@ -256,3 +256,12 @@ def test_in_cluster_configuration_from_service_account_files(tmp_path):
         assert err["error"] == "EPROTO", err
     finally:
         sim.stop()
+
+
+def test_one_client_is_thread_safe_and_keeps_connections_alive(kt, ns):
+    kt.run("create", "configmaps", ns, input={"metadata": {"name": "hot"}, "data": {"k": "v"}})
+    res = KubeTool(kt.kubeconfig, ["--qps", "1000", "--burst", "1000"]).run(
+        "get-many", "configmaps", ns, "hot", 50, 8)
+    assert res["ok"] == 400 and res["requests"] == 400
+    # HTTP/1.1 keep-alive: about one connection per thread, not one per request.
+    assert res["connections"] <= 12, res

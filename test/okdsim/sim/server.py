@@ -44,6 +44,7 @@ def _truthy(v):
 
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server_version = "okdsim/1.26"
     sys_version = ""
 
