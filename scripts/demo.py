@@ -150,7 +150,8 @@ class Demo:
         say("okdsim (OKD stand-in) API server at %s; OpenShift's scheduled import every 15m",
             self.api_url)
 
-        self.kubectl("apply", "-f", str(ROOT / "crds"))
+        for crd in sorted((ROOT / "crds").glob("istrigger.io_*.yaml")):
+            self.kubectl("apply", "-f", str(crd))
         self.kubectl("create", "namespace", NS)
         source = self.registry.ref(APP, TAG)
         self.kubectl("apply", "-f", "-", stdin=json.dumps({
@@ -185,7 +186,8 @@ class Demo:
         port = reglib.free_port()
         self.listen = "127.0.0.1:%d" % port
         self.spawn("istrigger", [BIN, "run", "--kubeconfig", str(self.kubeconfig),
-                                 "--listen", self.listen, "--auth", "none"])
+                                 "--listen", self.listen, "--auth", "none",
+                                 "--minimum-interval", "1s"])
         self.wait_for("istrigger to become ready", self.ready, 30)
         say("istrigger running: status page http://%s/ , metrics http://%s/metrics",
             self.listen, self.listen)
@@ -198,6 +200,7 @@ class Demo:
                                  lambda: self.deployment_image()[0].endswith(d1)
                                  and self.deployment_image(), 30)
         say("Deployment %s runs %s (revision %s)", APP, img, rev)
+        self.before = img
 
         v2 = reglib.make_image(self.work / "img-v2", "theses-api-diffusion build 2")
         t_push = time.monotonic()
@@ -216,6 +219,15 @@ class Demo:
             APP, img, rev, rev2, t_rolled - t_pushed)
         say("OpenShift's own scheduled import would have taken up to 15 minutes; "
             "istrigger took %.1fs with a %s poll interval.", t_rolled - t_pushed, POLL)
+        say("what istrigger told the cluster (kubectl get events -n %s):", NS)
+        print(self.kubectl("get", "events", "-n", NS), flush=True)
+        summary = os.environ.get("DEMO_SUMMARY")
+        if summary:
+            pathlib.Path(summary).write_text(json.dumps({
+                "build1": d1, "build2": d2, "image_before": self.before, "image_after": img,
+                "revision_before": rev, "revision_after": rev2,
+                "push_to_import_seconds": round(t_imported - t_pushed, 3),
+                "push_to_rollout_seconds": round(t_rolled - t_pushed, 3)}, indent=2))
         return 0
 
     def ready(self):
@@ -233,7 +245,9 @@ def main():
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
+    # Installed explicitly: a shell may start us with SIGINT ignored (background jobs).
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     rc = 1
     try:
         rc = demo.run()

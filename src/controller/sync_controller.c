@@ -360,8 +360,9 @@ static void enqueue_all(struct sync_controller *ctl, const json_t *streams)
 {
     size_t i;
     json_t *k;
-    json_array_foreach (streams, i, k)
+    json_array_foreach (streams, i, k) {
         workqueue_add(ctl->queue, json_string_value(k));
+    }
 }
 
 static void poll_done(void *vctx, const struct registry_result *r)
@@ -400,14 +401,16 @@ static void poll_done(void *vctx, const struct registry_result *r)
     size_t i;
     json_t *k;
     if (flags & SCHEDULER_FIRST_FAILURE) {
-        json_array_foreach (subs, i, k)
+        json_array_foreach (subs, i, k) {
             stream_event(ctl, json_string_value(k), "Warning", "PollFailed", "checking %s: %s: %s",
                          pc->ref, sr.reason, sr.message ? sr.message : "");
+        }
     }
     if (flags & SCHEDULER_RECOVERED) {
-        json_array_foreach (subs, i, k)
+        json_array_foreach (subs, i, k) {
             stream_event(ctl, json_string_value(k), "Normal", "PollRecovered",
                          "checking %s works again", pc->ref);
+        }
     }
     poll_ctx_free(pc);
 }

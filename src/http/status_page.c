@@ -149,8 +149,9 @@ static json_t *build_model(const json_t *all, long long now_real_ns)
     json_array_foreach (sources, i, src) {
         json_t *tags = json_object_get(src, "tags");
         if (json_is_array(tags) && json_array_size(tags) > 0) {
-            json_array_foreach (tags, j, tag)
+            json_array_foreach (tags, j, tag) {
                 json_array_append_new(rows, make_row(src, tag, triggers));
+            }
         } else { /* a source reported without its tags: show it on its own */
             json_array_append_new(rows, make_row(src, src, triggers));
         }
@@ -556,8 +557,9 @@ static void put_fragment(struct strbuf *out, const json_t *model, const json_t *
                          "to track its tags, e.g. <code>oc annotate is/app "
                          "istrigger.io/poll-interval=5m</code>.</p>\n");
     order = namespace_order(rows);
-    json_array_foreach (order, i, ns)
+    json_array_foreach (order, i, ns) {
         put_namespace(out, json_string_value(ns), rows, now, (int)i);
+    }
     json_decref(order);
     put_imports(out, json_object_get(all, "imports"), now);
 }

@@ -548,7 +548,7 @@ int kube_config_load(const char *path, const char *context, struct kube_config *
     }
     if (getenv("KUBERNETES_SERVICE_HOST")) {
         strbuf_free(&tried);
-        return kube_config_in_cluster(NULL, out);
+        return kube_config_in_cluster(getenv("KUBE_SA_DIR"), out);
     }
     r = err_set(-ENOENT,
                 "no Kubernetes configuration: tried %s; not in a cluster "

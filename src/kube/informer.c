@@ -55,6 +55,7 @@ struct kube_informer {
     int64_t resync_ns, backoff_base_ns, backoff_max_ns;
     long page_size;
     int watch_timeout_s;
+    bool keep_managed_fields;
 
     struct reflector *refs;
     size_t nrefs;
@@ -148,6 +149,7 @@ int kube_informer_new(struct kube_client *c, const struct kube_resource *res, co
     inf->resync_ns = opts->resync_ns;
     inf->page_size = opts->page_size == 0 ? 500 : opts->page_size;
     inf->watch_timeout_s = opts->watch_timeout_s;
+    inf->keep_managed_fields = opts->keep_managed_fields;
     inf->backoff_base_ns = opts->backoff_base_ns > 0 ? opts->backoff_base_ns : 800 * NS_PER_MS;
     inf->backoff_max_ns = opts->backoff_max_ns > 0 ? opts->backoff_max_ns : 30 * NS_PER_SEC;
     inf->items = json_object();
@@ -305,7 +307,8 @@ static const char *obj_rv(const json_t *obj)
     return rv ? rv : "";
 }
 
-/* Apply an added/modified object (upsert) or a deletion. handler_lock held. */
+/* Apply an added/modified object (upsert) or a deletion. handler_lock held. `obj` is not
+ * shared yet (fresh from a list page or a watch event), so it may still be trimmed. */
 static void apply(struct kube_informer *inf, json_t *obj, bool deleted)
 {
     _cleanup_free_ char *key = kube_object_key(obj);
@@ -313,6 +316,8 @@ static void apply(struct kube_informer *inf, json_t *obj, bool deleted)
 
     if (!key)
         return;
+    if (!deleted && !inf->keep_managed_fields)
+        json_object_del(json_object_get(obj, "metadata"), "managedFields");
     old = cache_store(inf, key, deleted ? NULL : obj);
     if (deleted) {
         if (old)
@@ -500,7 +505,7 @@ static void *reflector_main(void *arg)
     struct reflector *ref = arg;
     struct kube_informer *inf = ref->inf;
     const char *what = ref->ns ? ref->ns : "all namespaces";
-    int attempt = 0;
+    int attempt = 0, relist_attempt = 0;
 
     while (!atomic_load(&inf->stop)) {
         _cleanup_json_ json_t *items = NULL;
@@ -541,6 +546,14 @@ static void *reflector_main(void *arg)
             if (r == -ENODATA) {
                 atomic_fetch_add(&inf->st_relists_410, 1);
                 log_info(inf->name, "watch in %s: %s; relisting", what, err_msg());
+                /* A server that answers 410 to the very resourceVersion it just listed
+                 * would otherwise make us relist in a tight loop. */
+                if (wc.events == 0 && time_mono_ns() - t0 < NS_PER_SEC) {
+                    if (!backoff(ref, &relist_attempt))
+                        break;
+                } else {
+                    relist_attempt = 0;
+                }
                 break;
             }
             if (r == 0 && (wc.events > 0 || time_mono_ns() - t0 > NS_PER_SEC)) {

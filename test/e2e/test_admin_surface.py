@@ -20,8 +20,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 
 from conftest import REPO, OkdSim, Operator, reglib, stream_obj, wait_for
+from imagetrigger_env import image_trigger, workload
+from promql import metric_names, monitoring_exprs
 
 NS = "shop"
 FAILING = ("Failing", "BackingOff")  # a failing source waits (backs off) between retries
@@ -82,17 +85,23 @@ def env(tmp_path_factory):
 
         for ns in (NS, "istrigger"):
             apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-               "metadata": {"name": "istrigger-reader"},
-               "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
-                         {"apiGroups": ["istrigger.io"], "resources": ["imagetriggerconfigs"],
-                          "verbs": ["get"]}]})
+        # The shipped viewer role, bound to alice as an admin would.
+        sim.kubectl("apply", "-f", str(REPO / "manifests/status-viewer-clusterrole.yaml"),
+                    check=True)
         apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                "metadata": {"name": "istrigger-reader"},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                           "name": "istrigger-reader"},
+                           "name": "istrigger-status-viewer"},
                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
                              "name": "alice"}]})
+        for crd in ("istrigger.io_imagetriggers.yaml", "istrigger.io_imagetriggerconfigs.yaml"):
+            sim.kubectl("apply", "-f", str(REPO / "crds" / crd), check=True)
+        # The healthy tag triggers a Deployment through an ImageTrigger.
+        apply(workload("Deployment", NS, "web", ["web"]))
+        wait_for(lambda: sim.kubectl("get", "imagetriggers", "-n", NS).returncode == 0,
+                 timeout=10, what="ImageTrigger CRD served")
+        apply(image_trigger(NS, "web", "Deployment", "web",
+                            [{"from": {"name": "web:latest"}, "containers": ["web"]}]))
         img = reglib.make_image(tmp / "v1", "web v1")
         digest = reglib.push(img, registry.ref("shop/web", "latest"), registry)
         poll = {"istrigger.io/poll-interval": "1s"}
@@ -100,8 +109,9 @@ def env(tmp_path_factory):
                     stream_obj("broken", [("v1", registry.ref("shop/missing", "v1"))], poll)):
             sim.kubectl("create", "-n", NS, "-f", "-", input=json.dumps(obj), check=True)
         op = Operator(tmp, sim.kubeconfig, name="admin",
-                      args=["--auth", "kubernetes", "--minimum-interval", "1s",
-                            "--operator-namespace", "istrigger", "--max-backoff", "2s"])
+                      args=["--auth", "kubernetes", "--console-dashboard",
+                            "--minimum-interval", "1s", "--operator-namespace", "istrigger",
+                            "--max-backoff", "2s"])
         ops.append(op)
         op.start()
 
@@ -118,8 +128,13 @@ def env(tmp_path_factory):
 
 
 def sources_by_name(op):
+    """{ns/stream:tag: source}; empty until the sync controller has registered its provider."""
     out = {}
-    for s in api(op, "sources")["items"]:
+    code, body = get(op, "/api/v1/sources", READER)
+    if code == 404:
+        return out
+    assert code == 200, body
+    for s in json.loads(body)["items"]:
         for t in s["tags"]:
             out["%s/%s:%s" % (t["namespace"], t["imageStream"], t["tag"])] = s
     return out
@@ -147,7 +162,15 @@ def test_api_lists_what_okdsim_holds(env):
     assert status["summary"]["Failing"] + status["summary"]["BackingOff"] == 1
     assert status["summary"]["UpToDate"] == 1
     index = api(env.op, "")
-    assert {"sources", "imports", "status"} <= set(index["resources"])
+    assert {"sources", "imports", "imagetriggers", "status"} <= set(index["resources"])
+    its = wait_for(lambda: [i for i in api(env.op, "imagetriggers")["items"] if i["ready"]],
+                   timeout=15, what="the ImageTrigger ready")
+    assert [(i["namespace"], i["name"], i["target"]) for i in its] == [
+        (NS, "web", {"kind": "Deployment", "name": "web"})]
+    assert its[0]["triggers"][0]["from"]["name"] == "web:latest"
+    rows = api(env.op, "status")["rows"]
+    assert [(w["kind"], w["name"]) for w in rows[1]["workloads"]] == [("Deployment", "web")]
+    assert rows[0]["workloads"] == []
 
 
 def test_metrics_reflect_a_real_import(env):
@@ -186,6 +209,7 @@ def test_metrics_reflect_a_real_import(env):
     api_series = {k: v for k, v in after.items() if k[0] == "istrigger_api_requests_total"}
     assert delta("istrigger_api_requests_total", verb="POST", code="201") >= 1, api_series
     assert value(after, "istrigger_tracked_tags", namespace=NS, state="UpToDate") == 1
+    assert value(after, "istrigger_imagetriggers", namespace=NS, ready="true") == 1
 
 
 def test_auth_rejects_bad_tokens_and_keeps_probes_open(env):
@@ -225,7 +249,7 @@ def test_status_page_in_a_real_browser(env):
     assert "Failing" in rows[0]["text"] and "404" in rows[0]["text"]
     assert "shop/missing:v1" in rows[0]["text"]
     assert not rows[1]["problem"] and "web:latest" in rows[1]["text"]
-    assert "Up to date" in rows[1]["text"]
+    assert "Up to date" in rows[1]["text"] and "Deployment/web" in rows[1]["text"]
     assert "1 failing" in out["summary"]
     assert out["overflowX"] <= 0, "horizontal scrolling at 1366px"
     assert out["firstTab"] == "Skip to the tables"
@@ -235,3 +259,45 @@ def test_status_page_in_a_real_browser(env):
     assert len(out["onlyProblems"]) == 1 and "broken:v1" in out["onlyProblems"][0]
     assert out["refreshed"] and out["navigations"] == 1 and out["rowsAfterRefresh"] == 2
     assert shot.stat().st_size > 10000
+
+
+def dashboard_configmap(env):
+    res = env.sim.kubectl("get", "configmap", "istrigger-dashboard", "-n",
+                          "openshift-config-managed", "-o", "json")
+    return json.loads(res.stdout) if res.returncode == 0 else None
+
+
+def test_operator_keeps_the_console_dashboard_configmap(env):
+    """--console-dashboard: the ConfigMap the console reads appears, equal to the checked-in
+    manifest, and an operator start puts back what someone changed."""
+    shipped = yaml.safe_load((REPO / "manifests/console-dashboard.yaml").read_text())
+    cm = wait_for(lambda: dashboard_configmap(env), timeout=10, what="the dashboard ConfigMap")
+    assert cm["data"] == shipped["data"]
+    assert cm["metadata"]["labels"]["console.openshift.io/dashboard"] == "true"
+    env.sim.kubectl("patch", "configmap", "istrigger-dashboard", "-n", "openshift-config-managed",
+                    "--type=merge", "-p", json.dumps({"data": {"istrigger.json": "{}"},
+                                                      "metadata": {"labels": {"team": "ops"}}}),
+                    check=True)
+    assert dashboard_configmap(env)["data"]["istrigger.json"] == "{}"
+    second = Operator(env.tmp, env.sim.kubeconfig, name="dashboard",
+                      args=["--console-dashboard", "--operator-namespace", "istrigger"])
+    second.start()
+    try:
+        cm = wait_for(lambda: (lambda c: c if c["data"] == shipped["data"] else None)(
+            dashboard_configmap(env)), timeout=10, what="the dashboard restored")
+        assert cm["metadata"]["labels"]["team"] == "ops"  # other labels are kept
+    finally:
+        second.stop()
+
+
+def test_alerts_and_dashboard_only_use_metrics_the_running_operator_exports(env):
+    code, text = get(env.op, "/metrics", READER)
+    assert code == 200
+    exported = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
+        exported.add(name)
+        if kind == "histogram":
+            exported |= {name + "_bucket", name + "_sum", name + "_count"}
+    used = {(where, n) for where, expr in monitoring_exprs(REPO) for n in metric_names(expr)}
+    assert len(used) > 15
+    assert {(w, n) for w, n in used if n not in exported} == set()

@@ -111,3 +111,24 @@ def test_multiarch_legacy_and_preserve_original(env):
     env.wait_image(NS, "multi", "preserve", idx2["digest"], timeout=INTERVAL + MARGIN)
     # One ImageStreamImport for both tags of the stream.
     assert isi_posts(env.requests(), NS) == 1
+
+
+def test_watched_namespaces_from_olm_environment(env):
+    """OLM's olm.targetNamespaces reaches the container as an environment variable: only those
+    namespaces are tracked (here a second replica, leader election off, tracking one)."""
+    reg = env.registry
+    env.push("nsapp", "v", "ns v1")
+    for ns in ("team-a", "team-b"):
+        env.namespace(ns)
+        env.create(stream_obj("app", [("v", reg.ref("nsapp", "v"))],
+                              annotations={"istrigger.io/poll-interval": "2s"}), ns=ns)
+    scoped = env.operator("--leader-elect=false", "--minimum-interval", "1s", name="scoped",
+                          env={"OLM_TARGET_NAMESPACES": "team-a"})
+
+    def tracked():
+        return {(t["namespace"], t["imageStream"]) for s in scoped.api("/api/v1/sources")["items"]
+                for t in s["tags"]}
+    wait_for(lambda: tracked() == {("team-a", "app")}, timeout=5, what="team-a only")
+    time.sleep(1)
+    assert tracked() == {("team-a", "app")}
+    scoped.stop()

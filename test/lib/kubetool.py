@@ -36,17 +36,19 @@ class KubeTool:
     """Runs kubetool with a kubeconfig. run() for one-shot commands (returns the parsed last
     JSON line, or raises with the output); start() for long-running ones (informer, leader)."""
 
-    def __init__(self, kubeconfig, extra=()):
-        self.kubeconfig = str(kubeconfig)
+    def __init__(self, kubeconfig, extra=(), env=None):
+        self.kubeconfig = str(kubeconfig) if kubeconfig else None
         self.extra = list(extra)
+        self.env = env
 
     def argv(self, *args):
-        return [kubetool_path(), "--kubeconfig", self.kubeconfig] + self.extra + [str(a) for a in args]
+        kc = ["--kubeconfig", self.kubeconfig] if self.kubeconfig else []
+        return [kubetool_path()] + kc + self.extra + [str(a) for a in args]
 
     def run(self, *args, input=None, expect_ok=True, timeout=60):
         data = input if input is None or isinstance(input, str) else json.dumps(input)
         p = subprocess.run(self.argv(*args), input=data, capture_output=True, text=True, timeout=timeout,
-                           env=sanitizer_env())
+                           env=dict(sanitizer_env(), **(self.env or {})))
         check_sanitizers(p.stderr)
         lines = [l for l in p.stdout.splitlines() if l.strip()]
         out = json.loads(lines[-1]) if lines else None
@@ -58,16 +60,16 @@ class KubeTool:
         return out
 
     def start(self, *args):
-        return Running(self.argv(*args))
+        return Running(self.argv(*args), self.env)
 
 
 class Running:
     """A long-running kubetool: lines are collected by a reader thread."""
 
-    def __init__(self, argv):
+    def __init__(self, argv, env=None):
         import threading
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=sanitizer_env())
+                                     env=dict(sanitizer_env(), **(env or {})))
         self.lines = []
         self.stderr = ""
         self.lock = threading.Lock()

@@ -100,6 +100,22 @@ def _call_args(text, open_paren):
     return text[open_paren + 1:]
 
 
+def _split_ternary(expr):
+    """(A, B) of a top-level `cond ? A : B`, else None."""
+    masked = re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: "_" * len(m.group(0)), expr)
+    depth, q = 0, None
+    for i, ch in enumerate(masked):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "?" and depth == 0 and q is None:
+            q = i
+        elif ch == ":" and depth == 0 and q is not None:
+            return expr[q + 1:i].strip(), expr[i + 1:].strip()
+    return None
+
+
 class Function:
     def __init__(self, file, name, params, body, start, exported):
         self.file, self.name, self.params, self.body, self.start = file, name, params, body, start
@@ -176,6 +192,9 @@ class Analyzer:
         m = re.fullmatch(r'"((?:[^"\\]|\\.)*)"', expr)
         if m:
             return {("str", m.group(1))}
+        tern = _split_ternary(expr)
+        if tern:  # cond ? A : B
+            return self.resolve(tern[0], func, depth + 1) | self.resolve(tern[1], func, depth + 1)
         call = re.fullmatch(r"([A-Za-z_]\w*)\s*\((.*)\)", expr, re.S)
         if call:  # a helper returning constants, e.g. kind_resource(k)
             vals = set()

@@ -6,7 +6,8 @@
  *   2. the KUBECONFIG environment variable (first existing file of a ':'-separated list),
  *   3. ~/.kube/config,
  *   4. in-cluster: KUBERNETES_SERVICE_HOST/PORT, the service-account token, CA bundle and
- *      namespace file under /var/run/secrets/kubernetes.io/serviceaccount/.
+ *      namespace file under /var/run/secrets/kubernetes.io/serviceaccount/ (or the directory
+ *      in $KUBE_SA_DIR, for tests and unusual mounts).
  *
  * kubeconfig files are parsed with libyaml. The supported fields of the selected context's
  * cluster and user are: server, certificate-authority, certificate-authority-data,

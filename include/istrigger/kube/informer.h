@@ -56,6 +56,10 @@ struct kube_informer_opts {
     int64_t backoff_base_ns; /* first retry delay after a failure; 0: 800ms */
     int64_t backoff_max_ns;  /* cap; 0: 30s */
     const char *name;        /* for logs; NULL: the resource name */
+    /* Cached objects lose metadata.managedFields (server-side apply bookkeeping, often larger
+     * than the object, unused by controllers), as client-go users do with a transform.
+     * Set to keep them. */
+    bool keep_managed_fields;
 };
 
 /*

@@ -192,9 +192,21 @@ def secret_defaults(obj):
     obj.setdefault("type", "Opaque")
 
 
+_next_ip = [0]
+
+
 def service_defaults(obj):
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
+    if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+        _next_ip[0] += 1
+        n = _next_ip[0] + 10
+        spec["clusterIP"] = "10.96.%d.%d" % (n // 250, n % 250 + 1)
+    if spec.get("clusterIP") and spec["type"] != "ExternalName":
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
     spec.setdefault("sessionAffinity", "None")
     for p in spec.get("ports") or []:
         p.setdefault("protocol", "TCP")
@@ -204,7 +216,10 @@ def service_defaults(obj):
 
 def pod_defaults(obj):
     default_pod_spec(obj.setdefault("spec", {}))
-    obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+    st = obj.setdefault("status", {})
+    if isinstance(st, dict):
+        st.setdefault("phase", "Pending")
+        st.setdefault("qosClass", "BestEffort")
 
 
 # ---------------------------------------------------------------- validation

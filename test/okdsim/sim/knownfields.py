@@ -5,9 +5,13 @@ included so that manifests written for them are not rejected."""
 
 from . import errors
 
-META = None  # ObjectMeta: kept opaque (metadata fields are validated elsewhere)
+META = "ObjectMeta"
 
 S = {
+    "ObjectMeta": {k: None for k in (
+        "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+        "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+        "ownerReferences", "finalizers", "managedFields")},
     "PodTemplateSpec": {"metadata": META, "spec": "PodSpec"},
     "PodSpec": {k: None for k in (
         "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds", "dnsPolicy", "nodeSelector",
@@ -95,6 +99,14 @@ def _walk(obj, fields, path, unknown):
             _walk(v, S[sub], p, unknown)
 
 
+def unknown_metadata(obj):
+    """Prune and return unknown fields of metadata (any kind, custom resources too)."""
+    unknown = []
+    if isinstance(obj.get("metadata"), dict):
+        _walk(obj["metadata"], S["ObjectMeta"], "metadata", unknown)
+    return unknown
+
+
 def check(rt, obj, warnings, field_validation):
     """Prune unknown fields of a built-in kind; Strict raises 400, Warn adds warnings."""
     kf = KINDS.get((rt.group, rt.kind))
@@ -102,6 +114,10 @@ def check(rt, obj, warnings, field_validation):
         return
     unknown = []
     _walk(obj, dict(TOP, **kf), "", unknown)
+    report(rt, unknown, warnings, field_validation)
+
+
+def report(rt, unknown, warnings, field_validation):
     if not unknown:
         return
     if field_validation == "Strict":

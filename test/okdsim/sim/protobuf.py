@@ -112,6 +112,13 @@ F = {
     "ResourceAttributes": {1: ("namespace", "s"), 2: ("verb", "s"), 3: ("group", "s"), 4: ("version", "s"),
                            5: ("resource", "s"), 6: ("subresource", "s"), 7: ("name", "s")},
     "NonResourceAttributes": {1: ("path", "s"), 2: ("verb", "s")},
+    "Pod": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:PodSpec"), 3: ("status", "m:Empty")},
+    "Service": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:ServiceSpec"), 3: ("status", "m:Empty")},
+    "ServiceSpec": {1: ("ports", "m:ServicePort", "r"), 2: ("selector", "map:s"), 3: ("clusterIP", "s"),
+                    4: ("type", "s"), 5: ("externalIPs", "s", "r"), 7: ("sessionAffinity", "s"),
+                    10: ("externalName", "s")},
+    "ServicePort": {1: ("name", "s"), 2: ("protocol", "s"), 3: ("port", "i"), 4: ("targetPort", "ios"),
+                    5: ("nodePort", "i"), 6: ("appProtocol", "s", "o")},
     "SelfSubjectReview": {1: ("metadata", "m:ObjectMeta")},
     "TokenReview": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:TokenReviewSpec")},
     "TokenReviewSpec": {1: ("token", "s"), 2: ("audiences", "s", "r")},
@@ -123,7 +130,7 @@ F = {
     "Preconditions": {1: ("uid", "s", "o"), 2: ("resourceVersion", "s", "o")},
 }
 KINDS = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Deployment", "Job", "CronJob", "Role", "ClusterRole",
-         "RoleBinding", "TokenRequest", "SelfSubjectReview", "SelfSubjectAccessReview", "SubjectAccessReview", "TokenReview", "Lease",
+         "RoleBinding", "TokenRequest", "SelfSubjectReview", "Pod", "Service", "SelfSubjectAccessReview", "SubjectAccessReview", "TokenReview", "Lease",
          "DeleteOptions"}
 ALIASES = {"ClusterRoleBinding": "RoleBinding"}
 

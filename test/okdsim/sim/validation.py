@@ -6,7 +6,7 @@ import copy
 import json
 import re
 
-from . import errors
+from . import errors, knownfields
 
 ROOT_META = ("apiVersion", "kind", "metadata")
 
@@ -247,13 +247,8 @@ def validate_custom_resource(rt, obj, old, warnings=None, field_validation="Igno
     causes = []
     if not schema:
         return causes
-    unknown = sorted(prune(obj, schema))
-    if unknown:
-        if field_validation == "Strict":
-            raise errors.bad_request("%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s" % (
-                rt.kind, rt.version, rt.kind, ", ".join('unknown field "%s"' % u for u in unknown)))
-        if field_validation == "Warn" and warnings is not None:
-            warnings.extend('unknown field "%s"' % u for u in unknown)
+    unknown = sorted(prune(obj, schema) + knownfields.unknown_metadata(obj))
+    knownfields.report(rt, unknown, warnings, field_validation)
     apply_defaults(obj, schema)
     validate(obj, schema, "", causes, root=True)
     return causes

@@ -308,3 +308,54 @@ def test_events_via_kubectl(sim, ns):
     assert st == 201
     out = ok(sim.kubectl("-n", ns, "get", "events"))
     assert "Imported" in out and "deployment/web" in out and "imported 1.25" in out
+
+
+def test_unknown_fields_in_built_in_kinds(sim, ns, tmp_path):
+    d = deployment("typo", ns=ns)
+    d["spec"]["template"]["spec"]["containers"][0]["imagee"] = "x"
+    d["metadata"]["label"] = {"a": "b"}
+    f = write(tmp_path, "typo.yaml", d)
+    res = sim.kubectl("apply", "-f", f)
+    assert res.returncode == 1
+    assert res.stderr == ('Error from server (BadRequest): error when creating "%s": Deployment in version "v1" cannot '
+                          'be handled as a Deployment: strict decoding error: unknown field "metadata.label", unknown '
+                          'field "spec.template.spec.containers[0].imagee"\n' % f)
+    res = sim.kubectl("apply", "-f", f, "--validate=warn")
+    assert res.returncode == 0
+    assert res.stderr == ('Warning: unknown field "metadata.label"\n'
+                          'Warning: unknown field "spec.template.spec.containers[0].imagee"\n')
+    d = json.loads(ok(sim.kubectl("-n", ns, "get", "deploy", "typo", "-o", "json")))
+    assert "imagee" not in d["spec"]["template"]["spec"]["containers"][0] and "label" not in d["metadata"]
+
+
+def test_typed_create_commands_send_protobuf(sim, ns):
+    """kubectl's typed commands send application/vnd.kubernetes.protobuf; each must arrive intact."""
+    k = lambda *a: ok(sim.kubectl("-n", ns, *a))  # noqa: E731
+    k("create", "serviceaccount", "robot")
+    assert sim.kubectl("-n", ns, "create", "token", "robot").stdout.count(".") == 2
+    k("create", "role", "reader", "--verb=get,list", "--resource=configmaps", "--resource-name=a")
+    k("create", "rolebinding", "reader", "--role=reader", "--serviceaccount=%s:robot" % ns, "--group=g1")
+    k("create", "job", "once", "--image=busybox:1", "--", "echo", "hi")
+    k("create", "cronjob", "often", "--image=busybox:1", "--schedule=*/5 * * * *", "--", "date")
+    k("create", "service", "clusterip", "svc", "--tcp=80:8080")
+    k("run", "pod1", "--image=busybox:1", "--labels=a=b", "--env=X=1", "--port=8080", "--", "sleep", "9")
+    k("create", "secret", "generic", "sec", "--from-literal=k=v", "--type=example.com/x")
+    role = json.loads(k("get", "role", "reader", "-o", "json"))
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["a"],
+                              "verbs": ["get", "list"]}]
+    rb = json.loads(k("get", "rolebinding", "reader", "-o", "json"))
+    assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"}
+    assert {(s["kind"], s["name"]) for s in rb["subjects"]} == {("ServiceAccount", "robot"), ("Group", "g1")}
+    job = json.loads(k("get", "job", "once", "-o", "json"))
+    c = job["spec"]["template"]["spec"]["containers"][0]
+    assert c["command"] == ["echo", "hi"] and job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    cj = json.loads(k("get", "cronjob", "often", "-o", "json"))
+    assert cj["spec"]["schedule"] == "*/5 * * * *" and cj["spec"]["concurrencyPolicy"] == "Allow"
+    svc = json.loads(k("get", "service", "svc", "-o", "json"))
+    assert svc["spec"]["ports"] == [{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}]
+    pod = json.loads(k("get", "pod", "pod1", "-o", "json"))
+    pc = pod["spec"]["containers"][0]
+    assert pod["metadata"]["labels"] == {"a": "b"} and pc["args"] == ["sleep", "9"]
+    assert pc["env"] == [{"name": "X", "value": "1"}] and pc["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    sec = json.loads(k("get", "secret", "sec", "-o", "json"))
+    assert sec["type"] == "example.com/x" and sec["data"] == {"k": "dg=="}
