@@ -58,6 +58,8 @@ struct kube_client {
     ino_t token_ino;
     int64_t token_checked;
 
+    atomic_ulong st_requests, st_connections, st_retries;
+
     atomic_int cancelled;
     pthread_mutex_t cancel_lock;
     pthread_cond_t cancel_cond;
@@ -147,6 +149,13 @@ int kube_client_sleep(struct kube_client *c, int64_t ns, const atomic_int *stop)
     }
     pthread_mutex_unlock(&c->cancel_lock);
     return 0;
+}
+
+void kube_client_get_stats(struct kube_client *c, struct kube_client_stats *out)
+{
+    out->requests = atomic_load(&c->st_requests);
+    out->connections = atomic_load(&c->st_connections);
+    out->retries = atomic_load(&c->st_retries);
 }
 
 void kube_client_cancel(struct kube_client *c)
@@ -730,6 +739,10 @@ static int perform_once(struct kube_client *c, const struct kube_http_req *rq, s
     x->stream_err = 0;
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->code);
+    long new_conns = 0;
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_conns);
+    atomic_fetch_add(&c->st_requests, 1);
+    atomic_fetch_add(&c->st_connections, (unsigned long)new_conns);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
     if (cc == CURLE_OK) {
@@ -779,6 +792,7 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_
                 log_debug(rq->url_path, "%s failed (%s), retrying in %lldms", rq->method, err_msg(),
                           (long long)(d / NS_PER_MS));
                 attempt++;
+                atomic_fetch_add(&c->st_retries, 1);
                 if ((r = kube_client_sleep(c, d, rq->stop)) < 0) {
                     err_set(r, "cancelled");
                     break;
@@ -815,6 +829,7 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_
             log_debug(rq->url_path, "%s answered %d, retrying in %lldms", rq->method, r,
                       (long long)(d / NS_PER_MS));
             attempt++;
+            atomic_fetch_add(&c->st_retries, 1);
             if ((r = kube_client_sleep(c, d, rq->stop)) < 0) {
                 err_set(r, "cancelled");
                 break;

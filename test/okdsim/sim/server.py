@@ -44,6 +44,7 @@ def _truthy(v):
 
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server_version = "okdsim/1.26"
     sys_version = ""
 
@@ -475,6 +476,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         if start is not None:
             items = [o for o in items if key(o) >= start]
         meta = {"resourceVersion": str(rv)}
+        if rv_param == "0" and not cont:
+            limit = 0          # served from the watch cache: the real server ignores limit then
         if limit and len(items) > limit:
             rest = len(items) - limit
             items = items[:limit]
