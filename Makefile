@@ -130,12 +130,15 @@ lint:
 # default: `apt-get install podman`), and needs the base images reachable.
 IMAGE_REPO ?= quay.io/istrigger/istrigger
 IMAGE      ?= $(IMAGE_REPO):v$(VERSION)
+# e.g. IMAGE_BUILD_FLAGS="--isolation chroot --network host" where the container runtime cannot
+# create cgroups (as in some sandboxes)
+IMAGE_BUILD_FLAGS ?=
 bundle:
 	IMAGE_REPO=$(IMAGE_REPO) $(PYTHON) scripts/gen-bundle.py
 
 image:
-	@if command -v podman >/dev/null 2>&1; then podman build -f Containerfile -t $(IMAGE) .; \
-	elif command -v buildah >/dev/null 2>&1; then buildah bud -f Containerfile -t $(IMAGE) .; \
+	@if command -v podman >/dev/null 2>&1; then podman build $(IMAGE_BUILD_FLAGS) -f Containerfile -t $(IMAGE) .; \
+	elif command -v buildah >/dev/null 2>&1; then buildah bud $(IMAGE_BUILD_FLAGS) -f Containerfile -t $(IMAGE) .; \
 	else echo "make image: needs podman or buildah (apt-get install podman)" >&2; exit 1; fi
 
 clean:

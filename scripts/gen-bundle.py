@@ -33,7 +33,6 @@ import json
 import os
 import pathlib
 import re
-import subprocess
 import sys
 
 import yaml
@@ -124,15 +123,19 @@ class Sources:
         return "%s:v%s" % (self.bundle_repo, self.version)
 
     def created_at(self):
-        """When VERSION last changed (git), so that regenerating gives identical output."""
+        """The CSV's createdAt: kept from the committed CSV while the version is the same (so
+        regenerating gives identical output, with or without git history), else now
+        (or SOURCE_DATE_EPOCH)."""
+        committed = self.root / ("olm-bundle/manifests/%s.clusterserviceversion.yaml" % PACKAGE)
+        if committed.exists():
+            old = load(committed)
+            if str(old.get("spec", {}).get("version")) == self.version:
+                created = old.get("metadata", {}).get("annotations", {}).get("createdAt")
+                if created:
+                    return created
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        if not epoch:
-            res = subprocess.run(["git", "-C", str(self.root), "log", "-1", "--format=%ct", "--",
-                                  "VERSION"], capture_output=True, text=True)
-            epoch = res.stdout.strip() if res.returncode == 0 else ""
-        if not epoch:
-            raise SystemExit("gen-bundle: no git history for VERSION; set SOURCE_DATE_EPOCH")
-        ts = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        ts = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
+              else datetime.datetime.now(datetime.timezone.utc))
         return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def by_kind(self, kind):

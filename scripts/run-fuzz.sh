@@ -7,12 +7,13 @@
 #
 # The targets link the library sources under FUZZ_SRC_DIRS (the outside-input parsers live in
 # src/util, src/registry and src/kube, and the ImageTrigger planner that reads workload
-# annotations; add a directory or file when a new parser needs it).
+# annotations, the HTTP auth and the status page; add a directory or file when a new parser
+# needs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 out=build-fuzz
-FUZZ_SRC_DIRS=${FUZZ_SRC_DIRS:-"src/util src/registry src/kube src/controller/trigger_plan.c"}
+FUZZ_SRC_DIRS=${FUZZ_SRC_DIRS:-"src/util src/registry src/kube src/controller/trigger_plan.c src/http/auth.c src/http/status_page.c"}
 pkgs="libcurl jansson openssl yaml-0.1"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Iinclude -D_GNU_SOURCE \
 -DISTRIGGER_VERSION=\"$(cat VERSION)\" -fsanitize=fuzzer-no-link,address,undefined \

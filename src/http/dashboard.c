@@ -77,8 +77,9 @@ static json_t *number_panels(json_t *dashboard)
     size_t i, j;
     int id = 0;
     json_array_foreach (json_object_get(dashboard, "rows"), i, r) {
-        json_array_foreach (json_object_get(r, "panels"), j, p)
+        json_array_foreach (json_object_get(r, "panels"), j, p) {
             json_object_set_new(p, "id", json_integer(++id));
+        }
     }
     return dashboard;
 }
@@ -225,8 +226,9 @@ int http_dashboard_apply(struct kube_client *c)
     /* Keep the object's other labels and metadata; replace data; conditional on
      * resourceVersion (a concurrent writer makes this fail with -ESTALE, retried next start). */
     json_object_set(cur, "data", json_object_get(want, "data"));
-    json_object_foreach (jsonx_get(want, "metadata", "labels"), k, v)
+    json_object_foreach (jsonx_get(want, "metadata", "labels"), k, v) {
         jsonx_set(cur, json_incref(v), "metadata", "labels", k);
+    }
     r = kube_update(c, KUBE_RES_CONFIGMAPS, DASHBOARD_NAMESPACE, cur, NULL, NULL);
     if (r < 0)
         return err_wrap(r, "updating ConfigMap %s/%s", DASHBOARD_NAMESPACE, DASHBOARD_NAME);

@@ -58,6 +58,8 @@ struct kube_client {
     ino_t token_ino;
     int64_t token_checked;
 
+    atomic_ulong st_requests, st_connections, st_retries;
+
     atomic_int cancelled;
     pthread_mutex_t cancel_lock;
     pthread_cond_t cancel_cond;
@@ -147,6 +149,13 @@ int kube_client_sleep(struct kube_client *c, int64_t ns, const atomic_int *stop)
     }
     pthread_mutex_unlock(&c->cancel_lock);
     return 0;
+}
+
+void kube_client_get_stats(struct kube_client *c, struct kube_client_stats *out)
+{
+    out->requests = atomic_load(&c->st_requests);
+    out->connections = atomic_load(&c->st_connections);
+    out->retries = atomic_load(&c->st_retries);
 }
 
 void kube_client_cancel(struct kube_client *c)
@@ -730,6 +739,10 @@ static int perform_once(struct kube_client *c, const struct kube_http_req *rq, s
     x->stream_err = 0;
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->code);
+    long new_conns = 0;
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_conns);
+    atomic_fetch_add(&c->st_requests, 1);
+    atomic_fetch_add(&c->st_connections, (unsigned long)new_conns);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
     if (cc == CURLE_OK) {
@@ -749,6 +762,21 @@ static int perform_once(struct kube_client *c, const struct kube_http_req *rq, s
 static bool retryable_code(long code)
 {
     return code == 429 || code == 500 || code == 502 || code == 503 || code == 504;
+}
+
+/* Wait before retry number *attempt (backoff, at least `retry_after_ns`, capped) and count
+ * it. 0, or -ECANCELED with err_msg set. */
+static int retry_wait(struct kube_client *c, const struct kube_http_req *rq, int64_t retry_after_ns,
+                      int *attempt)
+{
+    int64_t d = kube_backoff_ns(c->opts.retry_base_ns, c->opts.retry_max_ns, (*attempt)++);
+
+    if (retry_after_ns > d)
+        d = retry_after_ns < c->opts.retry_max_ns ? retry_after_ns : c->opts.retry_max_ns;
+    atomic_fetch_add(&c->st_retries, 1);
+    if (kube_client_sleep(c, d, rq->stop) < 0)
+        return err_set(-ECANCELED, "cancelled");
+    return 0;
 }
 
 int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_retry, json_t **out)
@@ -775,14 +803,9 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_
             c->opts.on_request(rq->verb, rq->what, r > 0 ? r : 0);
         if (r < 0) {
             if (r != -ECANCELED && sent_nothing && !no_retry && attempt < c->opts.max_retries) {
-                int64_t d = kube_backoff_ns(c->opts.retry_base_ns, c->opts.retry_max_ns, attempt);
-                log_debug(rq->url_path, "%s failed (%s), retrying in %lldms", rq->method, err_msg(),
-                          (long long)(d / NS_PER_MS));
-                attempt++;
-                if ((r = kube_client_sleep(c, d, rq->stop)) < 0) {
-                    err_set(r, "cancelled");
+                log_debug(rq->url_path, "%s failed (%s), retrying", rq->method, err_msg());
+                if ((r = retry_wait(c, rq, 0, &attempt)) < 0)
                     break;
-                }
                 continue;
             }
             break;
@@ -808,17 +831,9 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_
         bool can_retry = retryable_code(r) && !no_retry && attempt < c->opts.max_retries &&
                          (strcmp(rq->method, "POST") != 0 || r == 429 || x.retry_after_ns > 0);
         if (can_retry) {
-            int64_t d = kube_backoff_ns(c->opts.retry_base_ns, c->opts.retry_max_ns, attempt);
-            if (x.retry_after_ns > d)
-                d = x.retry_after_ns < c->opts.retry_max_ns ? x.retry_after_ns
-                                                            : c->opts.retry_max_ns;
-            log_debug(rq->url_path, "%s answered %d, retrying in %lldms", rq->method, r,
-                      (long long)(d / NS_PER_MS));
-            attempt++;
-            if ((r = kube_client_sleep(c, d, rq->stop)) < 0) {
-                err_set(r, "cancelled");
+            log_debug(rq->url_path, "%s answered %d, retrying", rq->method, r);
+            if ((r = retry_wait(c, rq, x.retry_after_ns, &attempt)) < 0)
                 break;
-            }
             continue;
         }
         json_t *st = x.body.len ? json_loadb(x.body.buf, x.body.len, 0, NULL) : NULL;

@@ -505,7 +505,7 @@ static void *reflector_main(void *arg)
     struct reflector *ref = arg;
     struct kube_informer *inf = ref->inf;
     const char *what = ref->ns ? ref->ns : "all namespaces";
-    int attempt = 0;
+    int attempt = 0, relist_attempt = 0;
 
     while (!atomic_load(&inf->stop)) {
         _cleanup_json_ json_t *items = NULL;
@@ -546,6 +546,14 @@ static void *reflector_main(void *arg)
             if (r == -ENODATA) {
                 atomic_fetch_add(&inf->st_relists_410, 1);
                 log_info(inf->name, "watch in %s: %s; relisting", what, err_msg());
+                /* A server that answers 410 to the very resourceVersion it just listed
+                 * would otherwise make us relist in a tight loop. */
+                if (wc.events == 0 && time_mono_ns() - t0 < NS_PER_SEC) {
+                    if (!backoff(ref, &relist_attempt))
+                        break;
+                } else {
+                    relist_attempt = 0;
+                }
                 break;
             }
             if (r == 0 && (wc.events > 0 || time_mono_ns() - t0 > NS_PER_SEC)) {

@@ -24,6 +24,7 @@ import yaml
 
 from conftest import REPO, OkdSim, Operator, reglib, stream_obj, wait_for
 from imagetrigger_env import image_trigger, workload
+from promql import metric_names, monitoring_exprs
 
 NS = "shop"
 FAILING = ("Failing", "BackingOff")  # a failing source waits (backs off) between retries
@@ -287,3 +288,16 @@ def test_operator_keeps_the_console_dashboard_configmap(env):
         assert cm["metadata"]["labels"]["team"] == "ops"  # other labels are kept
     finally:
         second.stop()
+
+
+def test_alerts_and_dashboard_only_use_metrics_the_running_operator_exports(env):
+    code, text = get(env.op, "/metrics", READER)
+    assert code == 200
+    exported = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
+        exported.add(name)
+        if kind == "histogram":
+            exported |= {name + "_bucket", name + "_sum", name + "_count"}
+    used = {(where, n) for where, expr in monitoring_exprs(REPO) for n in metric_names(expr)}
+    assert len(used) > 15
+    assert {(w, n) for w, n in used if n not in exported} == set()

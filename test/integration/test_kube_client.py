@@ -256,3 +256,38 @@ def test_in_cluster_configuration_from_service_account_files(tmp_path):
         assert err["error"] == "EPROTO", err
     finally:
         sim.stop()
+
+
+def test_one_client_is_thread_safe_and_keeps_connections_alive(kt, ns):
+    kt.run("create", "configmaps", ns, input={"metadata": {"name": "hot"}, "data": {"k": "v"}})
+    res = KubeTool(kt.kubeconfig, ["--qps", "1000", "--burst", "1000"]).run(
+        "get-many", "configmaps", ns, "hot", 50, 8)
+    assert res["ok"] == 400 and res["requests"] == 400
+    # HTTP/1.1 keep-alive: about one connection per thread, not one per request.
+    assert res["connections"] <= 12, res
+
+
+def test_status_subresource_update_and_cluster_scoped_objects(kt, ns):
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "st"},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "st"}},
+                    "template": {"metadata": {"labels": {"app": "st"}},
+                                 "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}
+    created = kt.run("create", "deployments.apps", ns, input=dep)
+    gen = created["metadata"]["generation"]
+    # okdsim's rollout controller writes status.observedGeneration once; wait for it so our
+    # conditional status write does not race it.
+    for _ in range(50):
+        cur = kt.run("get", "deployments.apps", ns, "st")
+        if (cur.get("status") or {}).get("observedGeneration") == gen:
+            break
+        time.sleep(0.1)
+    cur["status"]["replicas"] = 7
+    cur["spec"]["replicas"] = 5  # ignored by the status subresource
+    out = kt.run("update", "deployments.apps", ns, "status", input=cur)
+    assert out["status"]["replicas"] == 7
+    got = kt.run("get", "deployments.apps", ns, "st")
+    assert got["spec"]["replicas"] == 1 and got["status"]["replicas"] == 7
+    st = kt.run("get", "deployments.apps", ns, "st", "status")
+    assert st["status"]["observedGeneration"] == gen
+    # A cluster-scoped resource ignores the namespace argument.
+    assert kt.run("get", "namespaces", "ignored", ns)["metadata"]["name"] == ns

@@ -226,3 +226,22 @@ def test_bookmarks_keep_the_resource_version_fresh(tmp_path):
         assert final["final"] == server_state(sim, watched)
     finally:
         sim.stop()
+
+
+def test_a_server_answering_410_forever_does_not_cause_a_relist_storm(sim, kt):
+    ns = new_ns(kt)
+    cm(sim, ns, "a")
+    inf = kt.start("informer", "configmaps", "--ns", ns, "--backoff-max", "2")
+    inf.wait_for(lambda l: l.get("synced"), what="sync")
+    sim.faults({"verb": "watch", "pathPrefix": "/api/v1/namespaces/%s/" % ns, "code": 410, "reason": "Expired",
+                "message": "too old resource version", "count": -1})
+    sim.requests(reset=True)
+    sim.faults({"action": "close-watches"})
+    time.sleep(4)
+    lists = sim.requests()["byVerbResource"].get("list configmaps", 0)
+    sim.request("DELETE", "/_okdsim/faults", token=None)
+    assert 1 <= lists <= 8, "%d lists in 4s while every watch answered 410" % lists
+    cm(sim, ns, "b")
+    inf.wait_for(lambda l: l.get("key") == "%s/b" % ns, timeout=15, what="recovery")
+    lines, final = finish(inf)
+    assert final["final"] == server_state(sim, ns)

@@ -16,6 +16,8 @@
  *     leader NS NAME ID [--lease S] [--renew S] [--retry S] [--write-cm CM]
  *                                     runs until SIGTERM; while leading writes CM every 100ms
  *     events NS CM N                  N identical events and one other about ConfigMap CM
+ *     get-many RES NS NAME COUNT THREADS  COUNT GETs in each of THREADS threads on one client;
+ *                                     prints successes, requests and TCP connections opened
  *
  * RES is a well-known plural ("configmaps", "deployments.apps", "leases.coordination.k8s.io").
  * Results are JSON lines on stdout; failures print {"error": ERRNAME, "code": HTTP,
@@ -36,6 +38,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +203,56 @@ static int cmd_set_data(struct kube_client *c, int argc, char **argv)
         return fail(r);
     emit(json_pack("{s:i, s:s}", "attempts", sd.attempts, "resourceVersion",
                    jsonx_str(out, "metadata", "resourceVersion")));
+    return 0;
+}
+
+/* ---- many concurrent GETs on one client (thread safety, keep-alive) ---- */
+
+struct get_many {
+    struct kube_client *c;
+    const struct kube_resource *res;
+    const char *ns, *name;
+    int count;
+    atomic_int ok;
+};
+
+static void *get_many_thread(void *arg)
+{
+    struct get_many *g = arg;
+    for (int i = 0; i < g->count; i++) {
+        json_t *obj = NULL;
+        if (kube_get(g->c, g->res, g->ns, g->name, NULL, &obj) == 0 && obj)
+            atomic_fetch_add(&g->ok, 1);
+        json_decref(obj);
+    }
+    return NULL;
+}
+
+static int cmd_get_many(struct kube_client *c, int argc, char **argv)
+{
+    struct get_many g = {.c = c};
+    struct kube_client_stats st;
+    pthread_t th[64];
+    int nthreads;
+
+    if (argc < 6)
+        return 2;
+    g.res = resource(argv[1]);
+    g.ns = argv[2];
+    g.name = argv[3];
+    g.count = atoi(argv[4]);
+    nthreads = atoi(argv[5]);
+    if (nthreads < 1 || nthreads > 64)
+        return 2;
+    int64_t t0 = time_mono_ns();
+    for (int i = 0; i < nthreads; i++)
+        pthread_create(&th[i], NULL, get_many_thread, &g);
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(th[i], NULL);
+    kube_client_get_stats(c, &st);
+    emit(json_pack("{s:i, s:I, s:I, s:f}", "ok", atomic_load(&g.ok), "requests",
+                   (json_int_t)st.requests, "connections", (json_int_t)st.connections, "seconds",
+                   (double)(time_mono_ns() - t0) / NS_PER_SEC));
     return 0;
 }
 
@@ -497,6 +550,8 @@ int main(int argc, char **argv)
         r = cmd_leader(c, sub_argc, sub);
     else if (strcmp(cmd, "events") == 0)
         r = cmd_events(c, sub_argc, sub);
+    else if (strcmp(cmd, "get-many") == 0)
+        r = cmd_get_many(c, sub_argc, sub);
     else
         r = cmd_verb(c, sub_argc, sub);
     kube_client_free(c);

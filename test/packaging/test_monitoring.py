@@ -16,34 +16,13 @@ import yaml
 from conftest import ROOT, load_one
 from istrigger_cli import run
 from openapi import crd_schema, validate
+from promql import metric_names as promql_metric_names
+from promql import monitoring_exprs
 
 RULE = ROOT / "manifests/prometheusrule.yaml"
 DASHBOARD = ROOT / "manifests/console-dashboard.yaml"
 
 # ---- PromQL metric names -------------------------------------------------------------------
-
-PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and",
-                   "or", "unless", "offset", "inf", "nan", "Inf", "NaN"}
-
-
-def promql_metric_names(expr):
-    """Metric names an expression reads: identifiers that are not functions, keywords, label
-    names (in {...}, by (...), ...) or parts of numbers and durations."""
-    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    e = re.sub(r"'(?:[^'\\]|\\.)*'", "''", e)
-    e = re.sub(r"\{[^}]*\}", " ", e)
-    e = re.sub(r"\[[^\]]*\]", " ", e)
-    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
-    e = re.sub(r"\$\w+", " ", e)
-    names = set()
-    for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", e):
-        if m.start() > 0 and (e[m.start() - 1].isdigit() or e[m.start() - 1] == "."):
-            continue  # 1e5, 0.5
-        if e[m.end():].lstrip().startswith("(") or m.group(0) in PROMQL_KEYWORDS:
-            continue
-        names.add(m.group(0))
-    return names
-
 
 def test_promql_name_extraction():
     assert promql_metric_names(
@@ -65,11 +44,6 @@ def registered_metric_names():
     return names
 
 
-def rule_exprs():
-    return [(r.get("alert") or r.get("record"), r["expr"])
-            for g in load_one(RULE)["spec"]["groups"] for r in g["rules"]]
-
-
 def dashboard_object():
     cm = load_one(DASHBOARD)
     assert len(cm["data"]) == 1, "one dashboard per ConfigMap (the console reads the first key)"
@@ -85,8 +59,7 @@ def dashboard_panels(d):
 def test_every_promql_expression_uses_only_registered_metrics():
     registered = registered_metric_names()
     assert "istrigger_tracked_tags" in registered  # the extraction itself works
-    exprs = rule_exprs() + [(p["title"], t["expr"]) for p in dashboard_panels(dashboard_object())
-                            for t in p["targets"]]
+    exprs = monitoring_exprs(ROOT)
     assert len(exprs) >= 15
     unknown = {(where, name) for where, expr in exprs for name in promql_metric_names(expr)
                if name not in registered}

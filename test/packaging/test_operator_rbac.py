@@ -17,7 +17,9 @@ an ImageStreamImport (so that okdsim's trigger controller rolls the Deployment o
 ImageTriggerConfig status, answer the probes over HTTPS, and serve /metrics to the platform
 Prometheus's token (TokenReview + SubjectAccessReview) over TLS for the ServiceMonitor's server
 name while refusing an anonymous scrape; and okdsim must not have refused any of its requests.
-A second run with one verb taken out of the ClusterRole shows that a missing verb is caught."""
+The same again with only what OLM makes of the CSV (its permissions, clusterPermissions and
+deployment, in another namespace). A last run with one verb taken out of the ClusterRole shows
+that a missing verb is caught."""
 import base64
 import http.client
 import json
@@ -79,10 +81,10 @@ class Env:
             "--scheduled-import-interval", "15m", "--verbose"]).start()
         self.n = 0
 
-    def push(self, content):
+    def push(self, content, repo="web"):
         self.n += 1
         img = reglib.make_image(self.tmp / ("img%d" % self.n), content)
-        return reglib.push(img, self.registry.ref("web", "v1"), self.registry)
+        return reglib.push(img, self.registry.ref(repo, "v1"), self.registry)
 
     def get(self, path):
         code, _, body = self.sim.request("GET", path)
@@ -107,28 +109,27 @@ def env(tmp_path_factory):
                  "-f", str(ROOT / "test/schemas/monitoring.coreos.com_prometheusrules.yaml"))
         _kubectl(sim, "apply", "-k", str(ROOT / "manifests"))
         _kubectl(sim, "apply", "-f", str(ROOT / "manifests/imagetriggerconfig.yaml"))
-        _service_ca(e)
+        e.service_ca, e.server_name = _service_ca(e, load_one(ROOT / "manifests/service.yaml"), OP_NS)
         _platform_prometheus(e)
         yield e
     finally:
         e.stop()
 
 
-def _service_ca(env):
-    """What OpenShift's service-ca does for the Service's serving-cert annotation: a Secret with
-    a certificate for <service>.<namespace>.svc signed by the service CA."""
-    svc = load_one(ROOT / "manifests/service.yaml")
+def _service_ca(env, svc, namespace):
+    """What OpenShift's service-ca does for a Service's serving-cert annotation: a Secret with a
+    certificate for <service>.<namespace>.svc signed by the service CA."""
     secret = svc["metadata"]["annotations"]["service.beta.openshift.io/serving-cert-secret-name"]
-    host = "%s.%s.svc" % (svc["metadata"]["name"], svc["metadata"]["namespace"])
-    d = env.tmp / "service-ca"
-    env.service_ca, key = reglib.make_ca(d, cn="openshift-service-serving-signer")
-    crt, skey = reglib.make_cert(d, env.service_ca, key, name="serving", cn=host,
+    host = "%s.%s.svc" % (svc["metadata"]["name"], namespace)
+    d = env.tmp / ("service-ca-" + namespace)
+    ca, key = reglib.make_ca(d, cn="openshift-service-serving-signer")
+    crt, skey = reglib.make_cert(d, ca, key, name="serving", cn=host,
                                  sans=("DNS:" + host, "DNS:%s.cluster.local" % host))
-    env.server_name = host
     _apply(env.sim, [{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-                      "metadata": {"name": secret, "namespace": svc["metadata"]["namespace"]},
+                      "metadata": {"name": secret, "namespace": namespace},
                       "data": {"tls.crt": base64.b64encode(crt.read_bytes()).decode(),
                                "tls.key": base64.b64encode(skey.read_bytes()).decode()}}])
+    return ca, host
 
 
 def _platform_prometheus(env):
@@ -156,12 +157,12 @@ def _service_account_token(sim, ns, name):
     return body["status"]["token"]
 
 
-def _kubelet_volume(env, vol, target):
+def _kubelet_volume(env, vol, target, namespace):
     """Materialize a pod volume in `target` the way the kubelet would (Secret from the API)."""
     target.mkdir(parents=True)
     if "secret" in vol:
         code, _, sec = env.sim.request("GET", "/api/v1/namespaces/%s/secrets/%s" % (
-            OP_NS, vol["secret"]["secretName"]))
+            namespace, vol["secret"]["secretName"]))
         assert code == 200, "the pod would not start: %s" % sec
         for key, val in sec["data"].items():
             (target / key).write_bytes(base64.b64decode(val))
@@ -173,16 +174,17 @@ def _kubelet_volume(env, vol, target):
         raise AssertionError("no emulation for volume %s" % vol)
 
 
-def pod_command(env, workdir, port):
-    """argv and environment of the operator container as the kubelet would start it."""
-    dep = load_one(ROOT / "manifests/deployment.yaml")
+def pod_command(env, workdir, port, dep):
+    """argv and environment of the operator container of Deployment `dep` as the kubelet would
+    start it."""
+    ns = dep["metadata"]["namespace"]
     pod = dep["spec"]["template"]
     spec = pod["spec"]
     c = spec["containers"][0]
     assert spec["securityContext"]["runAsNonRoot"] and "runAsUser" not in c.get("securityContext", {})
     binary = os.environ.get("ISTRIGGER_BIN") or str(ROOT / "build/istrigger")
     args = ["--listen=127.0.0.1:%d" % port if a.startswith("--listen=") else a for a in c["args"]]
-    field = {"metadata.name": POD_NAME, "metadata.namespace": dep["metadata"]["namespace"]}
+    field = {"metadata.name": POD_NAME, "metadata.namespace": ns}
     penv = {k: v for k, v in os.environ.items() if k in ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LANG")}
     for e in c.get("env", []):
         if "value" in e:
@@ -198,9 +200,9 @@ def pod_command(env, workdir, port):
     # under /tmp. /var/run is /run, which gets a fresh tmpfs.
     sa = workdir / "serviceaccount"
     sa.mkdir(parents=True)
-    (sa / "token").write_text(_service_account_token(env.sim, OP_NS, spec["serviceAccountName"]))
+    (sa / "token").write_text(_service_account_token(env.sim, ns, spec["serviceAccountName"]))
     (sa / "ca.crt").write_text(pathlib.Path(env.sim.pki["ca"]).read_text())
-    (sa / "namespace").write_text(OP_NS)
+    (sa / "namespace").write_text(ns)
     for f in sa.iterdir():
         f.chmod(0o644)
     sa.chmod(0o755)
@@ -208,7 +210,7 @@ def pod_command(env, workdir, port):
     vols = {v["name"]: v for v in spec.get("volumes", [])}
     for m in c.get("volumeMounts", []):
         src = workdir / ("vol-" + m["name"])
-        _kubelet_volume(env, vols[m["name"]], src)
+        _kubelet_volume(env, vols[m["name"]], src, ns)
         mounts.append((str(src), m["mountPath"]))
     mounts.sort(key=lambda m: m[1] == "/tmp")
     script = ["set -e", "mount -t tmpfs tmpfs /run"]
@@ -229,12 +231,13 @@ def pod_command(env, workdir, port):
 
 
 class Pod:
-    def __init__(self, env, name):
+    def __init__(self, env, name, deployment=None):
         self.env = env
         self.dir = env.tmp / name
         self.dir.mkdir()
         self.port = free_port()
-        argv, penv = pod_command(env, self.dir, self.port)
+        dep = deployment or load_one(ROOT / "manifests/deployment.yaml")
+        argv, penv = pod_command(env, self.dir, self.port, dep)
         self.log_path = self.dir / "istrigger.log"
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, env=penv, stdout=self.log_file, stderr=subprocess.STDOUT)
@@ -292,98 +295,162 @@ def _log_len(sim):
     return len(sim.log_path.read_text(errors="replace").splitlines())
 
 
-def _workload(name, image):
+def _workload(name, image, ns):
     return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": NS},
+            "metadata": {"name": name, "namespace": ns},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}},
                                   "spec": {"containers": [{"name": name, "image": image}]}}}}
 
 
-def _stream(name, ref, interval):
+def _stream(name, ref, interval, ns):
     return {"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-            "metadata": {"name": name, "namespace": NS,
+            "metadata": {"name": name, "namespace": ns,
                          "annotations": {"istrigger.io/poll-interval": interval}},
             "spec": {"tags": [{"name": "latest", "from": {"kind": "DockerImage", "name": ref},
                                "importPolicy": {"insecure": True}}]}}
 
 
-def _trigger(name):
+def _trigger(name, ns):
     sample = load_one(ROOT / "manifests/samples/imagetrigger.yaml")
-    sample["metadata"] = {"name": name, "namespace": NS}
+    sample["metadata"] = {"name": name, "namespace": ns}
     sample["spec"]["target"]["name"] = name
     sample["spec"]["triggers"][0]["from"]["name"] = "%s:latest" % name
     sample["spec"]["triggers"][0]["containers"] = [name]
     return sample
 
 
-def _tag_image(env, name):
-    s = env.get("%s/namespaces/%s/imagestreams/%s" % (IMAGE_API, NS, name)) or {}
+def _tag_image(env, name, ns=NS):
+    s = env.get("%s/namespaces/%s/imagestreams/%s" % (IMAGE_API, ns, name)) or {}
     for t in (s.get("status") or {}).get("tags") or []:
         if t.get("tag") == "latest" and t.get("items"):
             return t["items"][0]["image"]
     return None
 
 
+def _setup_app(env, ns, repo):
+    """A namespace with an ImageStream (polled every second) whose tag comes from the registry,
+    a Deployment, and the sample ImageTrigger between them; okdsim imports the first image."""
+    d1 = env.push("%s v1" % repo, repo)
+    _apply(env.sim, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}])
+    _apply(env.sim, [_stream("web", env.registry.ref(repo, "v1"), "1s", ns),
+                     _workload("web", "web:placeholder", ns), _trigger("web", ns)])
+    wait_for(lambda: _tag_image(env, "web", ns) == d1, 15, "okdsim's first import of web:latest")
+
+
+def _check_pod_like_restricted_v2(pod):
+    """The process really runs as the pod would: arbitrary UID, GID 0, no capabilities,
+    no_new_privs, read-only root filesystem."""
+    status = pathlib.Path("/proc/%d/status" % pod.proc.pid).read_text()
+    assert re.search(r"^Uid:\s+%d\s" % POD_UID, status, re.M) and re.search(r"^Gid:\s+0\s", status, re.M)
+    assert re.search(r"^CapEff:\s+0+$", status, re.M) and re.search(r"^NoNewPrivs:\s+1$", status, re.M)
+    root = [line.split() for line in pathlib.Path("/proc/%d/mountinfo" % pod.proc.pid).read_text().splitlines()
+            if line.split()[4] == "/"]
+    assert root and root[-1][5].split(",")[0] == "ro", root
+
+
+def _check_does_its_job(env, pod, ns, repo, lease_ns):
+    """Leader Lease, triggers annotation, ImageTrigger status, an import after a push and the
+    rollout okdsim's trigger controller makes of it, ImageTriggerConfig status."""
+    lease = wait_for(lambda: env.get("/apis/coordination.k8s.io/v1/namespaces/%s/leases/istrigger-leader" % lease_ns),
+                     30, "the leader Lease")
+    assert lease["spec"]["holderIdentity"] == POD_NAME
+
+    def annotated():
+        d = env.get("/apis/apps/v1/namespaces/%s/deployments/web" % ns) or {}
+        return (d.get("metadata", {}).get("annotations") or {}).get("image.openshift.io/triggers")
+    triggers = json.loads(wait_for(annotated, 30, "the triggers annotation on deploy/web"))
+    assert triggers[0]["from"] == {"kind": "ImageStreamTag", "name": "web:latest"}
+
+    def ready():
+        it = env.get("/apis/istrigger.io/v1alpha1/namespaces/%s/imagetriggers/web" % ns) or {}
+        return [c for c in (it.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"]
+    wait_for(ready, 30, "ImageTrigger status conditions")
+
+    # A push: istrigger polls, imports; okdsim's trigger controller rolls out the Deployment.
+    d2 = env.push("%s v2" % repo, repo)
+    wait_for(lambda: _tag_image(env, "web", ns) == d2, 30, "istrigger to import the pushed image")
+
+    def rolled():
+        d = env.get("/apis/apps/v1/namespaces/%s/deployments/web" % ns) or {}
+        img = d["spec"]["template"]["spec"]["containers"][0]["image"]
+        return img if img.endswith(d2) else None
+    wait_for(rolled, 30, "deploy/web to run the new image")
+
+    def config_status():
+        return (env.get("/apis/istrigger.io/v1alpha1/imagetriggerconfigs/cluster") or {}).get("status")
+    wait_for(config_status, 30, "ImageTriggerConfig status")
+    assert pod.proc.poll() is None, "the operator exited:\n" + pod.log()[-3000:]
+
+
+def _check_no_refusals(env, pod, start, rc):
+    refused = forbidden_requests(env.sim, start)
+    assert refused == [], "okdsim refused requests of the operator:\n%s\n%s" % (
+        "\n".join(refused), pod.log()[-3000:])
+    assert rc == 0, pod.log()[-3000:]
+
+
 def test_operator_does_its_job_with_only_the_manifests_rbac(env):
-    sim = env.sim
-    d1 = env.push("web v1")
-    _apply(sim, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}])
-    _apply(sim, [_stream("web", env.registry.ref("web", "v1"), "1s"), _workload("web", "web:placeholder"),
-                 _trigger("web")])
-    wait_for(lambda: _tag_image(env, "web") == d1, 15, "okdsim's first import of web:latest")
-    start = _log_len(sim)
+    _setup_app(env, NS, "web")
+    start = _log_len(env.sim)
     pod = Pod(env, "pod1")
     try:
         wait_for(lambda: pod.probe("/healthz") == 200, 30, "/healthz")
-        # The process really runs as the pod would: arbitrary UID, GID 0, no capabilities,
-        # no_new_privs, read-only root filesystem.
-        status = pathlib.Path("/proc/%d/status" % pod.proc.pid).read_text()
-        assert re.search(r"^Uid:\s+%d\s" % POD_UID, status, re.M) and re.search(r"^Gid:\s+0\s", status, re.M)
-        assert re.search(r"^CapEff:\s+0+$", status, re.M) and re.search(r"^NoNewPrivs:\s+1$", status, re.M)
-        root = [line.split() for line in pathlib.Path("/proc/%d/mountinfo" % pod.proc.pid).read_text().splitlines()
-                if line.split()[4] == "/"]
-        assert root and root[-1][5].split(",")[0] == "ro", root
+        _check_pod_like_restricted_v2(pod)
         wait_for(lambda: pod.probe("/readyz") == 200, 30, "/readyz")
         sm = load_one(ROOT / "manifests/servicemonitor.yaml")["spec"]["endpoints"][0]
         assert sm["tlsConfig"]["serverName"] == env.server_name
         code, body = pod.scrape(env.prometheus_token, env.service_ca, sm["tlsConfig"]["serverName"])
         assert code == 200 and "istrigger_" in body, (code, body[:300])
         assert pod.scrape(None, env.service_ca, sm["tlsConfig"]["serverName"])[0] in (401, 403)
-        lease = wait_for(lambda: env.get("/apis/coordination.k8s.io/v1/namespaces/%s/leases/istrigger-leader" % OP_NS),
-                         30, "the leader Lease")
-        assert lease["spec"]["holderIdentity"] == POD_NAME
-
-        def annotated():
-            d = env.get("/apis/apps/v1/namespaces/%s/deployments/web" % NS) or {}
-            return (d.get("metadata", {}).get("annotations") or {}).get("image.openshift.io/triggers")
-        triggers = json.loads(wait_for(annotated, 30, "the triggers annotation on deploy/web"))
-        assert triggers[0]["from"] == {"kind": "ImageStreamTag", "name": "web:latest"}
-
-        def ready():
-            it = env.get("/apis/istrigger.io/v1alpha1/namespaces/%s/imagetriggers/web" % NS) or {}
-            return [c for c in (it.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"]
-        wait_for(ready, 30, "ImageTrigger status conditions")
-
-        # A push: istrigger polls, imports; okdsim's trigger controller rolls out the Deployment.
-        d2 = env.push("web v2")
-        wait_for(lambda: _tag_image(env, "web") == d2, 30, "istrigger to import the pushed image")
-
-        def rolled():
-            d = env.get("/apis/apps/v1/namespaces/%s/deployments/web" % NS) or {}
-            img = d["spec"]["template"]["spec"]["containers"][0]["image"]
-            return img if img.endswith(d2) else None
-        wait_for(rolled, 30, "deploy/web to run the new image")
-
-        def config_status():
-            return (env.get("/apis/istrigger.io/v1alpha1/imagetriggerconfigs/cluster") or {}).get("status")
-        wait_for(config_status, 30, "ImageTriggerConfig status")
-        assert pod.proc.poll() is None, "the operator exited:\n" + pod.log()[-3000:]
+        _check_does_its_job(env, pod, NS, "web", OP_NS)
     finally:
         rc = pod.stop()
-    assert forbidden_requests(sim, start) == [], "okdsim refused requests of the operator:\n%s\n%s" % (
-        "\n".join(forbidden_requests(sim, start)), pod.log()[-3000:])
-    assert rc == 0, pod.log()[-3000:]
+    _check_no_refusals(env, pod, start, rc)
+
+
+def test_operator_does_its_job_as_olm_installs_the_csv(env):
+    """What OLM does with the CSV, in another namespace: a ServiceAccount, a Role from
+    `permissions`, a ClusterRole from `clusterPermissions`, the bundle's Service (for the
+    serving certificate) and the Deployment from `install.spec.deployments`; nothing from
+    manifests/ is bound to this ServiceAccount."""
+    olm_ns, app_ns = "istrigger-olm", "app-olm"
+    csv = load_one(ROOT / "olm-bundle/manifests/istrigger.clusterserviceversion.yaml")
+    install = csv["spec"]["install"]["spec"]
+    sa = install["deployments"][0]["spec"]["template"]["spec"]["serviceAccountName"]
+    subject = [{"kind": "ServiceAccount", "name": sa, "namespace": olm_ns}]
+    rbac = "rbac.authorization.k8s.io/v1"
+    objs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": olm_ns}},
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": olm_ns}}]
+    for i, perm in enumerate(install.get("permissions", [])):
+        name = "%s-%d" % (csv["metadata"]["name"], i)
+        objs += [{"apiVersion": rbac, "kind": "Role", "metadata": {"name": name, "namespace": olm_ns},
+                  "rules": perm["rules"]},
+                 {"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": name, "namespace": olm_ns},
+                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                  "subjects": subject}]
+    for i, perm in enumerate(install.get("clusterPermissions", [])):
+        name = "%s-cluster-%d" % (csv["metadata"]["name"], i)
+        objs += [{"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": name}, "rules": perm["rules"]},
+                 {"apiVersion": rbac, "kind": "ClusterRoleBinding", "metadata": {"name": name},
+                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                  "subjects": subject}]
+    _apply(env.sim, objs)
+    svc = load_one(ROOT / "olm-bundle/manifests/istrigger-metrics_v1_service.yaml")
+    _service_ca(env, svc, olm_ns)
+    d = install["deployments"][0]
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": d["name"], "namespace": olm_ns, "labels": d["label"]}, "spec": d["spec"]}
+    _apply(env.sim, [deployment])
+    _setup_app(env, app_ns, "olm")
+    start = _log_len(env.sim)
+    pod = Pod(env, "pod-olm", deployment)
+    try:
+        wait_for(lambda: pod.probe("/readyz") == 200, 30, "/readyz")
+        _check_does_its_job(env, pod, app_ns, "olm", olm_ns)
+    finally:
+        rc = pod.stop()
+    _check_no_refusals(env, pod, start, rc)
 
 
 def test_a_missing_verb_is_caught(env):

@@ -58,6 +58,14 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
  * (within ~1s for open watches). Used at shutdown before joining threads. Thread-safe. */
 void kube_client_cancel(struct kube_client *c);
 
+/* Counters since the client was created (for metrics, tests and benchmarks). */
+struct kube_client_stats {
+    unsigned long requests;    /* HTTP exchanges attempted (each retry counts) */
+    unsigned long connections; /* new TCP connections opened (keep-alive reuses the others) */
+    unsigned long retries;     /* exchanges repeated after 429/5xx/connect failures */
+};
+void kube_client_get_stats(struct kube_client *c, struct kube_client_stats *out);
+
 /* Free the client. No request may be in flight. NULL is fine. */
 void kube_client_free(struct kube_client *c);
 

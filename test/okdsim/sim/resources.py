@@ -333,11 +333,19 @@ def jsonpath_simple(obj, path):
     return cur
 
 
+def _since(ts):
+    """CR columns of type date are shown as an age, like apiextensions' table convertor does."""
+    t = parse_ts(ts or "")
+    if t is None:
+        return "<unknown>"
+    return human_duration((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds())
+
+
 def crd_cells(rt, obj):
     cells = [obj["metadata"].get("name")]
     cols = (rt.crd or {}).get("additionalPrinterColumns")
     if not cols:
-        cells.append(age(obj))
+        cells.append(_since(obj["metadata"].get("creationTimestamp")))
         return cells
     for c in cols:
         vals = jsonpath_simple(obj, c.get("jsonPath", ""))
@@ -352,11 +360,8 @@ def crd_cells(rt, obj):
             cells.append(v)
         elif t == "boolean" and isinstance(v, bool):
             cells.append(v)
-        elif t == "date" and isinstance(v, str):
-            # kube-apiserver prints date columns as ages (metatable.ConvertToHumanReadableDateType)
-            ts = parse_ts(v)
-            cells.append("<unknown>" if ts is None else human_duration(
-                (datetime.datetime.now(datetime.timezone.utc) - ts).total_seconds()))
+        elif t == "date" and isinstance(v, str) and parse_ts(v):
+            cells.append(_since(v))
         elif t in ("string", "date"):
             if isinstance(v, str):
                 cells.append(v)

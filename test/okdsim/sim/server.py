@@ -44,6 +44,7 @@ def _truthy(v):
 
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server_version = "okdsim/1.26"
     sys_version = ""
 
@@ -475,6 +476,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         if start is not None:
             items = [o for o in items if key(o) >= start]
         meta = {"resourceVersion": str(rv)}
+        if rv_param == "0" and not cont:
+            limit = 0          # served from the watch cache: the real server ignores limit then
         if limit and len(items) > limit:
             rest = len(items) - limit
             items = items[:limit]
@@ -717,6 +720,9 @@ class ApiHandler(BaseHTTPRequestHandler):
                     next_bookmark = min(now + sim.options.bookmark_interval,
                                         deadline - 2 if deadline - 2 > now + 0.5 else deadline + 10)
                 epoch += 1
+                if self.client_gone():
+                    self.close_connection = True
+                    return
                 with store.cond:
                     if store.rv == cur and not w.closed:
                         store.cond.wait(min(0.5, max(0.01, deadline - time.time())))
@@ -732,6 +738,26 @@ class ApiHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
         finally:
             self.server.remove_watch(w)
+
+    def client_gone(self):
+        """True when the peer has closed its end (a watch client that went away without a word)."""
+        import select
+        conn = self.connection
+        try:
+            r, _, _ = select.select([conn], [], [], 0)
+            if not r:
+                return False
+            if not isinstance(conn, ssl.SSLSocket):
+                return conn.recv(1, socket.MSG_PEEK) == b""
+            conn.settimeout(0)
+            try:
+                return conn.recv(1) == b""
+            except (ssl.SSLWantReadError, BlockingIOError):
+                return False
+            finally:
+                conn.settimeout(None)
+        except (OSError, ValueError):
+            return True
 
     # ------------------------------------------------------------ control API
     def control(self, path, query, raw):

@@ -491,3 +491,58 @@ def test_deletecollection_and_dry_run(sim, ns):
     st, _, body = sim.request("DELETE", cm_path(ns) + "?labelSelector=del%3Dyes")
     assert st == 200
     assert [i["metadata"]["name"] for i in sim.request("GET", cm_path(ns))[2]["items"]] == ["keep"]
+
+
+def test_keep_alive_across_requests_and_a_watch(sim, ns):
+    c = sim.connection()
+    try:
+        c.request("GET", cm_path(ns))
+        r = c.getresponse()
+        assert r.status == 200 and r.getheader("Content-Length")
+        r.read()
+        sock = c.sock
+        c.request("GET", cm_path(ns) + "?watch=1&timeoutSeconds=1")
+        r = c.getresponse()
+        assert r.getheader("Transfer-Encoding") == "chunked"
+        assert r.read() == b""                       # the stream ended with the zero-length chunk
+        c.request("POST", cm_path(ns), json.dumps({"metadata": {"name": "ka"}}),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        assert r.status == 201
+        r.read()
+        assert c.sock is sock                        # all on one connection
+    finally:
+        c.close()
+
+
+def test_custom_resource_default_columns(sim, things, ns):
+    create(sim, things % ns, {"apiVersion": "api.example/v1", "kind": "Thing", "metadata": {"name": "col"},
+                              "spec": {"name": "a"}})
+    st, _, t = sim.request("GET", (things % ns) + "/col", headers={
+        "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+    assert [c["name"] for c in t["columnDefinitions"]] == ["Name", "Age"]
+    assert t["rows"][0]["cells"][0] == "col" and t["rows"][0]["cells"][1].endswith("s")
+
+
+def test_list_from_cache_ignores_limit(sim, ns):
+    for i in range(3):
+        create(sim, cm_path(ns), {"metadata": {"name": "l%d" % i}})
+    st, _, body = sim.request("GET", cm_path(ns) + "?limit=2&resourceVersion=0")
+    assert len(body["items"]) == 3 and "continue" not in body["metadata"]
+    st, _, body = sim.request("GET", cm_path(ns) + "?limit=2")
+    assert len(body["items"]) == 2 and body["metadata"]["continue"]
+
+
+def test_crd_schema_must_be_structural(sim):
+    crd = json.loads(json.dumps(CRD).replace("things", "loose").replace("Thing", "Loose"))
+    props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    props["spec"]["properties"]["untyped"] = {"description": "no type"}
+    props["spec"]["properties"]["list"] = {"type": "array", "items": {"properties": {"a": {"type": "string"}}}}
+    st, _, body = sim.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    assert st == 422
+    assert body["message"] == (
+        'CustomResourceDefinition.apiextensions.k8s.io "loose.api.example" is invalid: ['
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[list].items.type: Required value: "
+        "must not be empty for specified array items, "
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[untyped].type: Required value: "
+        "must not be empty for specified object fields]")
