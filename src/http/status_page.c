@@ -457,7 +457,11 @@ static void put_namespace(struct strbuf *out, const char *ns, const json_t *rows
     strbuf_printf(out, " <span class=\"count\">%zu tag%s", total, total == 1 ? "" : "s");
     if (problems)
         strbuf_printf(out, ", <span class=\"bad\">%zu with problems</span>", problems);
-    strbuf_puts(out, "</span></h2>\n<div class=\"scroll\"><table><thead><tr>"
+    /* Fixed column widths: every namespace's table lines up with the others. */
+    strbuf_puts(out, "</span></h2>\n<div class=\"scroll\"><table class=\"tags\"><colgroup>"
+                     "<col style=\"width:15%\"><col style=\"width:21%\"><col style=\"width:6%\">"
+                     "<col style=\"width:27%\"><col style=\"width:11%\"><col style=\"width:8%\">"
+                     "<col style=\"width:12%\"></colgroup><thead><tr>"
                      "<th scope=\"col\">Tag</th><th scope=\"col\">Source</th>"
                      "<th scope=\"col\">Every</th><th scope=\"col\">State</th>"
                      "<th scope=\"col\">Last change</th><th scope=\"col\">Last check</th>"
@@ -477,7 +481,8 @@ static void put_imports(struct strbuf *out, const json_t *imports, long long now
     if (!json_is_array(imports) || json_array_size(imports) == 0)
         return;
     strbuf_puts(out, "<section class=\"imports\" aria-labelledby=\"imports-h\">"
-                     "<h2 id=\"imports-h\">Recent imports</h2><div class=\"scroll\"><table>"
+                     "<h2 id=\"imports-h\">Recent imports</h2><div class=\"scroll\"><table "
+                     "class=\"imports\">"
                      "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Image stream</th>"
                      "<th scope=\"col\">Source</th><th scope=\"col\">Digest</th>"
                      "<th scope=\"col\">Result</th></tr></thead><tbody>\n");
@@ -584,10 +589,12 @@ static const char PAGE_CSS[] =
     ".chip.warn{border-color:var(--warn);color:var(--warn);background:var(--warnbg)}"
     ".scroll{overflow-x:auto}"
     "table{border-collapse:collapse;width:100%;min-width:900px}"
+    "table.tags{table-layout:fixed}table.tags code{word-break:break-word}"
+    "table.imports td:first-child{white-space:nowrap}"
     "th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid "
     "var(--line)}"
     "thead th{background:var(--head);font-weight:600;white-space:nowrap}"
-    "tbody th{font-weight:600;white-space:nowrap}"
+    "tbody th{font-weight:600}"
     "tr.st-failing>th{border-left:4px solid var(--bad)}"
     "tbody tr>th{border-left:4px solid transparent}"
     "td.src code{word-break:break-all}"
@@ -603,7 +610,9 @@ static const char PAGE_CSS[] =
     ".muted,.next,.digest,.count{color:var(--muted)}.count{font-weight:400;font-size:13px}"
     ".bad{color:var(--bad)}"
     ".digest,.next{font-size:12.5px}"
-    ".wl{margin:0;padding:0;list-style:none}"
+    ".digest{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+    ".digest code{word-break:normal}"
+    ".wl{margin:0;padding:0;list-style:none}.wl li+li{margin-top:4px}"
     ".notice{padding:8px 12px;background:var(--warnbg);border:1px solid var(--warn);"
     "border-radius:4px}"
     ".empty{color:var(--muted)}"

@@ -125,9 +125,11 @@ def test_many_images_resolve_in_order_over_few_connections(env):
     stats = [l for l in res.stderr.splitlines() if "resolved 60 images" in l]
     assert stats, res.stderr
     # 60 checks, 4 in flight: connections are reused (4 for the checks, 1 for the https try).
-    new_conns = int(stats[0].split(" new connections")[0].rsplit(" ", 1)[1])
-    assert new_conns <= 6, stats[0]
-    assert " 1 pings" in stats[0] or ", 1 pings" in stats[0] or "2 pings" in stats[0], stats[0]
+    def count(what):
+        return int(stats[0].split(" " + what)[0].rsplit(" ", 1)[1])
+    assert count("new connections") <= 6, stats[0]
+    assert count("pings") == 2, stats[0]  # one https try, one http ping, shared by all 60
+    assert count("requests") == 62, stats[0]  # the two pings and one HEAD per check
 
 
 def test_missing_tag_and_missing_repository_are_told_apart(env):

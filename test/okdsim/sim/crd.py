@@ -39,6 +39,43 @@ def crd_defaults(obj):
     st["storedVersions"] = prev + [s for s in stored if s not in prev]
 
 
+def structural_errors(schema, path, root=False):
+    """The 'structural schema' rules a v1 CRD must follow: every node says its type (unless it is
+    int-or-string or preserves unknown fields), the root is an object."""
+    out = []
+    if not isinstance(schema, dict):
+        return out
+    free = schema.get("x-kubernetes-int-or-string") or schema.get("x-kubernetes-preserve-unknown-fields")
+    if root and not schema.get("type") and not free:
+        out.append(errors.cause(path + ".type", "FieldValueRequired", "Required value: must not be empty at the root"))
+    elif root and schema.get("type") and schema.get("type") != "object":
+        out.append(errors.cause(path + ".type", "FieldValueInvalid", 'Invalid value: "%s": must be object at the '
+                                "root" % schema["type"]))
+    for name in sorted(schema.get("properties") or {}):
+        sub = schema["properties"][name]
+        p = "%s.properties[%s]" % (path, name)
+        if isinstance(sub, dict) and not sub.get("type") and not (
+                sub.get("x-kubernetes-int-or-string") or sub.get("x-kubernetes-preserve-unknown-fields")):
+            out.append(errors.cause(p + ".type", "FieldValueRequired",
+                                    "Required value: must not be empty for specified object fields"))
+        out += structural_errors(sub, p)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        if not items.get("type") and not (items.get("x-kubernetes-int-or-string") or
+                                          items.get("x-kubernetes-preserve-unknown-fields")):
+            out.append(errors.cause(path + ".items.type", "FieldValueRequired",
+                                    "Required value: must not be empty for specified array items"))
+        out += structural_errors(items, path + ".items")
+    addl = schema.get("additionalProperties")
+    if isinstance(addl, dict):
+        if not addl.get("type") and not (addl.get("x-kubernetes-int-or-string") or
+                                         addl.get("x-kubernetes-preserve-unknown-fields")):
+            out.append(errors.cause(path + ".additionalProperties.type", "FieldValueRequired",
+                                    "Required value: must not be empty for specified object fields"))
+        out += structural_errors(addl, path + ".additionalProperties")
+    return out
+
+
 def crd_validate(rt, obj, old, **kw):
     c = []
     spec = obj.get("spec") or {}
@@ -69,9 +106,12 @@ def crd_validate(rt, obj, old, **kw):
                               "CustomResourceDefinitionVersion{...}: must have exactly one version marked as storage "
                               "version"))
     for i, v in enumerate(versions):
-        if not (v.get("schema") or {}).get("openAPIV3Schema"):
+        sch = (v.get("schema") or {}).get("openAPIV3Schema")
+        if not sch:
             c.append(errors.cause("spec.versions[%d].schema.openAPIV3Schema" % i, "FieldValueRequired",
                                   "Required value: schemas are required"))
+        else:
+            c += structural_errors(sch, "spec.versions[%d].schema.openAPIV3Schema" % i, root=True)
     if old is not None:
         if (old.get("spec") or {}).get("scope") != spec.get("scope"):
             c.append(errors.cause("spec.scope", "FieldValueInvalid", 'Invalid value: "%s": field is immutable'

@@ -531,3 +531,18 @@ def test_list_from_cache_ignores_limit(sim, ns):
     assert len(body["items"]) == 3 and "continue" not in body["metadata"]
     st, _, body = sim.request("GET", cm_path(ns) + "?limit=2")
     assert len(body["items"]) == 2 and body["metadata"]["continue"]
+
+
+def test_crd_schema_must_be_structural(sim):
+    crd = json.loads(json.dumps(CRD).replace("things", "loose").replace("Thing", "Loose"))
+    props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    props["spec"]["properties"]["untyped"] = {"description": "no type"}
+    props["spec"]["properties"]["list"] = {"type": "array", "items": {"properties": {"a": {"type": "string"}}}}
+    st, _, body = sim.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    assert st == 422
+    assert body["message"] == (
+        'CustomResourceDefinition.apiextensions.k8s.io "loose.api.example" is invalid: ['
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[list].items.type: Required value: "
+        "must not be empty for specified array items, "
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[untyped].type: Required value: "
+        "must not be empty for specified object fields]")
