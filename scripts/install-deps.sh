@@ -23,6 +23,10 @@ done
 if ! command -v kubectl >/dev/null 2>&1; then
     missing+=(kubernetes-client)
 fi
+# npm for the browser test's one npm package (below); Debian's `npm` unless one is installed.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "install-deps: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
