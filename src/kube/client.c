@@ -764,6 +764,21 @@ static bool retryable_code(long code)
     return code == 429 || code == 500 || code == 502 || code == 503 || code == 504;
 }
 
+/* Wait before retry number *attempt (backoff, at least `retry_after_ns`, capped) and count
+ * it. 0, or -ECANCELED with err_msg set. */
+static int retry_wait(struct kube_client *c, const struct kube_http_req *rq, int64_t retry_after_ns,
+                      int *attempt)
+{
+    int64_t d = kube_backoff_ns(c->opts.retry_base_ns, c->opts.retry_max_ns, (*attempt)++);
+
+    if (retry_after_ns > d)
+        d = retry_after_ns < c->opts.retry_max_ns ? retry_after_ns : c->opts.retry_max_ns;
+    atomic_fetch_add(&c->st_retries, 1);
+    if (kube_client_sleep(c, d, rq->stop) < 0)
+        return err_set(-ECANCELED, "cancelled");
+    return 0;
+}
+
 int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_retry, json_t **out)
 {
     struct xfer x = {.c = c, .rq = rq, .body = STRBUF_INIT};
@@ -788,15 +803,9 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_
             c->opts.on_request(rq->verb, rq->what, r > 0 ? r : 0);
         if (r < 0) {
             if (r != -ECANCELED && sent_nothing && !no_retry && attempt < c->opts.max_retries) {
-                int64_t d = kube_backoff_ns(c->opts.retry_base_ns, c->opts.retry_max_ns, attempt);
-                log_debug(rq->url_path, "%s failed (%s), retrying in %lldms", rq->method, err_msg(),
-                          (long long)(d / NS_PER_MS));
-                attempt++;
-                atomic_fetch_add(&c->st_retries, 1);
-                if ((r = kube_client_sleep(c, d, rq->stop)) < 0) {
-                    err_set(r, "cancelled");
+                log_debug(rq->url_path, "%s failed (%s), retrying", rq->method, err_msg());
+                if ((r = retry_wait(c, rq, 0, &attempt)) < 0)
                     break;
-                }
                 continue;
             }
             break;
@@ -822,18 +831,9 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_
         bool can_retry = retryable_code(r) && !no_retry && attempt < c->opts.max_retries &&
                          (strcmp(rq->method, "POST") != 0 || r == 429 || x.retry_after_ns > 0);
         if (can_retry) {
-            int64_t d = kube_backoff_ns(c->opts.retry_base_ns, c->opts.retry_max_ns, attempt);
-            if (x.retry_after_ns > d)
-                d = x.retry_after_ns < c->opts.retry_max_ns ? x.retry_after_ns
-                                                            : c->opts.retry_max_ns;
-            log_debug(rq->url_path, "%s answered %d, retrying in %lldms", rq->method, r,
-                      (long long)(d / NS_PER_MS));
-            attempt++;
-            atomic_fetch_add(&c->st_retries, 1);
-            if ((r = kube_client_sleep(c, d, rq->stop)) < 0) {
-                err_set(r, "cancelled");
+            log_debug(rq->url_path, "%s answered %d, retrying", rq->method, r);
+            if ((r = retry_wait(c, rq, x.retry_after_ns, &attempt)) < 0)
                 break;
-            }
             continue;
         }
         json_t *st = x.body.len ? json_loadb(x.body.buf, x.body.len, 0, NULL) : NULL;

@@ -952,6 +952,7 @@ static char *scope_of(const struct check *k)
 }
 
 static void start_token(struct check *k);
+static bool schedule_retry(struct check *k, const char *what, long status);
 
 static void ensure_auth(struct check *k)
 {
@@ -1076,6 +1077,8 @@ static void token_done(struct check *k, CURLcode cc, long status)
              cred_desc(k, cd, sizeof(cd)));
         return;
     }
+    if ((status == 429 || status == 503) && schedule_retry(k, "token", status))
+        return;
     if (status != 200) {
         fail(k, status == 429 || status == 503 ? -EAGAIN : -EIO,
              "token server %s answered HTTP %ld", k->chal.realm, status);
@@ -1142,7 +1145,10 @@ static void resume(struct check *k)
         begin(k);
         break;
     case STEP_TOKEN:
-        ensure_auth(k);
+        if (k->op)
+            start_token(k); /* the leader retrying: its waiters keep waiting */
+        else
+            ensure_auth(k);
         break;
     case STEP_HEAD:
     case STEP_GET:
@@ -1154,6 +1160,30 @@ static void resume(struct check *k)
     default:
         fail(k, -EIO, "internal error: cannot resume step %d", (int)k->step);
     }
+}
+
+/* After a 429/503: sleep until Retry-After (or a short backoff) and redo the current step,
+ * when retries are left and the wait is acceptable. true when scheduled. */
+static bool schedule_retry(struct check *k, const char *what, long status)
+{
+    struct registry_client *c = k->b->c;
+    int64_t wait = k->h_retry_after_ns;
+
+    k->res.retry_after_ns = k->h_retry_after_ns;
+    if (c->opts.max_retries <= 0 || k->retries >= c->opts.max_retries ||
+        k->h_retry_after_ns > c->opts.max_retry_wait_ns)
+        return false;
+    if (wait <= 0)
+        wait = (int64_t)(k->retries + 1) * 500 * NS_PER_MS;
+    k->retries++;
+    k->wake_at = time_mono_ns() + wait;
+    k->resume_step = k->step;
+    k->step = STEP_SLEEP;
+    k->wait_next = k->b->sleepers;
+    k->b->sleepers = k;
+    log_debug(k->name, "%s: HTTP %ld, retrying in %lld ms", what, status,
+              (long long)(wait / NS_PER_MS));
+    return true;
 }
 
 /* The status handling shared by HEAD, GET and tags. true when it took the check over. */
@@ -1201,22 +1231,8 @@ static bool handle_error_status(struct check *k, long status, const char *what)
         return true;
     }
     if (status == 429 || status == 503) {
-        k->res.retry_after_ns = k->h_retry_after_ns;
-        if (c->opts.max_retries > 0 && k->retries < c->opts.max_retries &&
-            k->h_retry_after_ns <= c->opts.max_retry_wait_ns) {
-            int64_t wait = k->h_retry_after_ns;
-            if (wait <= 0)
-                wait = (int64_t)(k->retries + 1) * 500 * NS_PER_MS;
-            k->retries++;
-            k->wake_at = time_mono_ns() + wait;
-            k->resume_step = k->step;
-            k->step = STEP_SLEEP;
-            k->wait_next = k->b->sleepers;
-            k->b->sleepers = k;
-            log_debug(k->name, "%s: HTTP %ld, retrying in %lld ms", what, status,
-                      (long long)(wait / NS_PER_MS));
+        if (schedule_retry(k, what, status))
             return true;
-        }
         if (k->h_retry_after_ns)
             fail(k, -EAGAIN, "%ld %s from %s after %d retries: retry after %lld s", status,
                  status == 429 ? "Too Many Requests" : "Service Unavailable", host_of(k),

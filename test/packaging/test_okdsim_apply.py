@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one
 
 sys.path.insert(0, str(ROOT / "test/okdsim/tests"))
 from okdsim_fixture import OkdSim  # noqa: E402

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import olmcheck
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one, crd_files, csv  # noqa: F401 (fixtures)
 
 BUNDLE = ROOT / "olm-bundle"
 CSV_FILE = "manifests/istrigger.clusterserviceversion.yaml"

@@ -37,7 +37,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one
 
 sys.path.insert(0, str(ROOT / "test/okdsim/tests"))
 from okdsim_fixture import OkdSim  # noqa: E402
