@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # One package per line; add to this list rather than installing anything by hand.
 packages=(
-    build-essential pkg-config clang llvm libclang-rt-14-dev
+    build-essential pkg-config clang llvm libclang-rt-14-dev clang-format cppcheck
     libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libmicrohttpd-dev libcmocka-dev
     openssl ca-certificates curl jq
     python3 python3-pytest python3-yaml python3-cryptography

@@ -154,6 +154,16 @@ def test_readme_metrics_table_matches_the_registered_metrics():
         assert table[name] == typ, "%s is a %s, the README says %s" % (name, typ, table[name])
 
 
+def test_no_page_names_a_metric_the_code_does_not_register():
+    registered = set(csource.metric_registrations(ROOT))
+    for f in [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md")):
+        names = set(re.findall(r"\b(istrigger_[a-z0-9_]+[a-z0-9])", f.read_text()))
+        # histogram series are documented by family name; `_bucket`/`_sum`/`_count` are fine
+        names = {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
+        stale = sorted(names - registered)
+        assert not stale, "%s names metrics the code does not register: %s" % (f.name, stale)
+
+
 def test_metric_names_follow_the_conventions():
     for name, typ in csource.metric_registrations(ROOT).items():
         assert name.startswith("istrigger_")
