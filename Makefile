@@ -69,8 +69,9 @@ unit: $(UNIT_BINS)
 
 # The main job: the operator against okdsim and a local registry, narrated (scripts/demo.py).
 demo: deps
-	$(MAKE) -j2 all
-	$(PYTHON) scripts/demo.py
+	@echo "make demo: building istrigger (compiler output only on errors)"
+	@$(MAKE) -s --no-print-directory -j2 all
+	@$(PYTHON) scripts/demo.py
 
 install-deps deps:
 	@scripts/install-deps.sh
@@ -87,7 +88,7 @@ test: deps
 test-c: all unit
 
 # pytest suites: okdsim's own, then the operator's integration and end-to-end tests.
-PYTEST_DIRS := $(wildcard test/okdsim/tests test/integration test/e2e test/packaging test/demo)
+PYTEST_DIRS := $(wildcard test/okdsim/tests test/integration test/e2e test/packaging test/demo test/docs)
 ISTRIGGER_BIN ?= $(CURDIR)/build/istrigger
 # One pytest process per directory: several directories have a conftest.py imported as the
 # module "conftest" by their tests, and one process would give them all the first one.

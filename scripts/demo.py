@@ -199,7 +199,8 @@ class Demo:
         img, rev = self.wait_for("the Deployment to run build 1",
                                  lambda: self.deployment_image()[0].endswith(d1)
                                  and self.deployment_image(), 30)
-        say("Deployment %s runs %s (revision %s)", APP, img, rev)
+        say("Deployment %s runs %s (revision %s: OpenShift's trigger controller replaced the "
+            "image %s:%s it was created with by the tag's digest)", APP, img, rev, APP, TAG)
         self.before = img
 
         v2 = reglib.make_image(self.work / "img-v2", "theses-api-diffusion build 2")
@@ -253,15 +254,24 @@ def main():
         rc = demo.run()
         if not NONINTERACTIVE:
             print()
-            print("The environment stays up until you press Ctrl-C. Try:")
+            print("The environment stays up until you press Ctrl-C (which removes all of it).")
+            print("Look around from another terminal:")
             print("  export KUBECONFIG=%s" % demo.kubeconfig)
             print("  kubectl get is,deploy,imagetriggers -n %s" % NS)
+            print("  kubectl describe imagetrigger %s -n %s" % (APP, NS))
+            print("  curl -s http://%s/api/v1/sources" % demo.listen)
             print("  status page: http://%s/    metrics: http://%s/metrics" % (demo.listen,
                                                                               demo.listen))
+            print("  logs: %s/istrigger.log, okdsim.log" % demo.work)
+            print("  push build 1 again and watch the Deployment follow it back:")
+            print("    skopeo copy --preserve-digests --dest-tls-verify=false oci:%s/img-v1 "
+                  "docker://%s" % (demo.work, demo.registry.ref(APP, TAG)))
+            print("(okdsim runs no pods: the Deployment stays 0/1 ready; its image is what "
+                  "changes.)", flush=True)
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
-        say("interrupted; cleaning up")
+        say("interrupted; stopping istrigger, okdsim and the registry")
         rc = 0 if rc == 0 else 130
     except (DemoError, RuntimeError) as e:
         say("FAILED: %s", e)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # One package per line; add to this list rather than installing anything by hand.
 packages=(
-    build-essential pkg-config clang llvm libclang-rt-14-dev
+    build-essential pkg-config clang llvm libclang-rt-14-dev clang-format cppcheck
     libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libmicrohttpd-dev libcmocka-dev
     openssl ca-certificates curl jq
     python3 python3-pytest python3-yaml python3-cryptography
@@ -22,6 +22,10 @@ for p in "${packages[@]}"; do
 done
 if ! command -v kubectl >/dev/null 2>&1; then
     missing+=(kubernetes-client)
+fi
+# npm for the browser test's one npm package (below); Debian's `npm` unless one is installed.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "install-deps: installing ${missing[*]}"

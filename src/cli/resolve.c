@@ -46,6 +46,7 @@ static void resolve_usage(FILE *out)
         "  --json              print one JSON object per image: digest, mediaType, and for an\n"
         "                      index its children with platforms (errors as {\"error\": ...})\n"
         "  --tags              list each repository's tags instead (Link pagination followed)\n"
+        "  --tags-page-size N  with --tags, ask for N tags per page (default: the registry's)\n"
         "  --max-in-flight N   concurrent checks (default 16)\n"
         "  --timeout DURATION  give up on what is not resolved after DURATION (e.g. 30s)\n"
         "  --images-from FILE  read more images from FILE, one per line ('-' = stdin)\n"

@@ -44,7 +44,7 @@ static const struct opt opts[] = {
      "comma-separated namespaces to watch (default: all; OLM's olm.targetNamespaces through "
      "WATCH_NAMESPACES or OLM_TARGET_NAMESPACES)"},
     {"listen", "ISTRIGGER_LISTEN", NULL, OPT_STRING, OFF(listen),
-     "ADDR:PORT of the HTTP listener (metrics, health, status page)"},
+     "ADDR:PORT of the HTTP listener (metrics, health, status page; default 0.0.0.0:8080)"},
     {"auth", "ISTRIGGER_AUTH", NULL, OPT_STRING, OFF(auth),
      "who may read /metrics, the status page and /api/v1/: kubernetes (a bearer token passing "
      "TokenReview and SubjectAccessReview; default) or none (/healthz and /readyz stay open)"},

@@ -113,3 +113,15 @@ def test_token_server_refusing_credentials_names_realm_and_source(env, tmp_path)
     assert res.returncode == 1
     assert "token server %s refused credentials from %s" % (ts.realm, f) in res.stderr
     assert "nope-pw" not in res.stderr
+
+
+def test_token_server_429_is_retried_after_retry_after_by_the_one_fetching(env):
+    reg, ts = env["reg"], env["ts"]
+    ts.fail_next = [429]
+    n = len(ts.requests)
+    res = run("resolve", "--insecure", "--authfile", env["auth"], "--max-in-flight", "4",
+              *([reg.ref("private/app", "v1")] * 4))
+    assert res.returncode == 0, res.stderr
+    assert lines(res) == [env["img"]["digest"]] * 4
+    # one refused fetch, then one grant shared by the four concurrent checks
+    assert [u for _, u, _ in ts.requests[n:]] == ["!429", "bob"]

@@ -444,7 +444,8 @@ class TokenServer:
     form POST (grant_type=refresh_token, refresh tokens from `refresh_tokens` {token: user}).
     Replies {"token", "access_token", "expires_in", "issued_at"}. `requests` records every
     request as (method, user or None, scope list); `issued_at_offset` shifts issued_at (seconds,
-    negative = in the past) to test clients honouring it."""
+    negative = in the past) to test clients honouring it; `fail_next` ([429, ...]) answers the
+    next token requests with those statuses and Retry-After: 1."""
 
     def __init__(self, workdir, users=None, anonymous_repos=(), refresh_tokens=None,
                  expires_in=300, service="istrigger-test-registry", issuer="istrigger-test-issuer"):
@@ -454,6 +455,7 @@ class TokenServer:
         self.refresh_tokens = dict(refresh_tokens or {})
         self.expires_in = expires_in
         self.issued_at_offset = 0
+        self.fail_next = []  # statuses (e.g. 429) to answer the next token requests with
         self.service = service
         self.issuer = issuer
         self.requests = []
@@ -508,9 +510,24 @@ class TokenServer:
                 self._reply(200, {"token": tok, "access_token": tok,
                                   "expires_in": server.expires_in, "issued_at": issued})
 
+            def _scripted_failure(self, scopes):
+                if not server.fail_next:
+                    return False
+                code = server.fail_next.pop(0)
+                server.requests.append((self.command, "!%d" % code, scopes))
+                body = b'{"details":"try again later"}'
+                self.send_response(code)
+                self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return True
+
             def do_GET(self):
                 u = urllib.parse.urlparse(self.path)
                 q = urllib.parse.parse_qs(u.query)
+                if self._scripted_failure(q.get("scope", [])):
+                    return
                 user = None
                 h = self.headers.get("Authorization", "")
                 if h.startswith("Basic "):

@@ -10,9 +10,8 @@ import re
 import shlex
 import subprocess
 
-import pytest
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one, root  # noqa: F401 (fixtures)
 
 BASE_PACKAGES = {"libc6"}  # in every Debian base image
 

@@ -6,7 +6,7 @@ import filecmp
 import os
 import subprocess
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one, csv, manifests  # noqa: F401 (fixtures)
 
 GEN = ROOT / "scripts/gen-bundle.py"
 

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT
+from pkgtest import ROOT, csv  # noqa: F401 (fixtures)
 from registry import Registry, make_image, push
 
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one, manifests  # noqa: F401 (fixtures)
 
 # Applied in a second step, after the CRDs are established (docs/install.md).
 AFTER_CRDS = {"imagetriggerconfig.yaml"}

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one
 from istrigger_cli import run
 from openapi import crd_schema, validate
 from promql import metric_names as promql_metric_names

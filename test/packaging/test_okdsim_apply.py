@@ -4,13 +4,12 @@ samples from the CSV's alm-examples, then the plain install (manifests/), the OL
 objects with the CSV, the Deployment the CSV describes, and the OLM install objects. A second
 round of the same applies changes nothing."""
 import json
-import pathlib
 import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one
 
 sys.path.insert(0, str(ROOT / "test/okdsim/tests"))
 from okdsim_fixture import OkdSim  # noqa: E402

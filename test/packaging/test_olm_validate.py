@@ -4,14 +4,13 @@ of reference olm-okd.md §3 and §4.4), with no error and no warning. Each rule 
 fire on a bundle broken on purpose, so a passing run means something."""
 import base64
 import json
-import pathlib
 import shutil
 
 import pytest
 import yaml
 
 import olmcheck
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one, crd_files, csv  # noqa: F401 (fixtures)
 
 BUNDLE = ROOT / "olm-bundle"
 CSV_FILE = "manifests/istrigger.clusterserviceversion.yaml"

@@ -8,7 +8,7 @@ verb to manifests/clusterrole.yaml (or role.yaml for the operator's own namespac
 import shutil
 
 from c_api_calls import api_uses
-from conftest import ROOT
+from pkgtest import ROOT, manifests  # noqa: F401 (fixtures)
 
 SA = ("istrigger", "istrigger-system")
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, load_one
+from pkgtest import ROOT, load_one, csv  # noqa: F401 (fixtures)
 from openapi import crd_schema, validate
 
 SCHEMAS = ROOT / "test/schemas"

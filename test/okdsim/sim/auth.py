@@ -120,6 +120,37 @@ class Authenticator:
         return User(*ADMIN)
 
 
+def impersonate(sim, headers, user):
+    """Apply Impersonate-User/-Group/-Uid headers (kubectl --as/--as-group). With --rbac the real
+    user needs the `impersonate` verb on users, groups or serviceaccounts, as in kube-apiserver."""
+    name = headers.get("Impersonate-User")
+    groups = headers.get_all("Impersonate-Group") or []
+    if not name:
+        if groups:
+            raise errors.ApiError(500, "InternalError", "Internal error occurred: requested %s without "
+                                  "impersonating a user" % groups, {})
+        return user
+    checks = []
+    if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+        _, _, ns, sa = name.split(":")
+        checks.append(("serviceaccounts", ns, sa))
+        if not groups:
+            groups = ["system:serviceaccounts", "system:serviceaccounts:%s" % ns]
+    else:
+        checks.append(("users", "", name))
+    checks += [("groups", "", g) for g in groups]
+    if sim.options.rbac:
+        for res, ns, obj in checks:
+            a = rbac.Attributes(user.name, user.groups, "impersonate", "", res, "", ns, obj)
+            ok, reason = rbac.authorize(sim, a)
+            if not ok:
+                msg = rbac.forbidden_message(a) + ((": " + reason) if reason else "")
+                raise errors.forbidden("", res, obj, msg)
+    if "system:authenticated" not in groups and name != "system:anonymous":
+        groups = list(groups) + ["system:authenticated"]
+    return User(name, groups, headers.get("Impersonate-Uid") or "")
+
+
 # ---------------------------------------------------------------- review APIs and token requests
 def _tokenreview(sim, req):
     body = req.body or {}
@@ -179,6 +210,23 @@ def _selfsubjectaccessreview(sim, req):
     return 201, out
 
 
+def _selfsubjectrulesreview(sim, req):
+    spec = (req.body or {}).get("spec") or {}
+    res, nonres = [], []
+    for r in rbac.rules_for(sim, req.user, req.groups, spec.get("namespace", "")):
+        if r.get("nonResourceURLs"):
+            nonres.append({"verbs": r.get("verbs") or [], "nonResourceURLs": r["nonResourceURLs"]})
+        else:
+            e = {"verbs": r.get("verbs") or [], "apiGroups": r.get("apiGroups") or [],
+                 "resources": r.get("resources") or []}
+            if r.get("resourceNames"):
+                e["resourceNames"] = r["resourceNames"]
+            res.append(e)
+    return 201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+                 "metadata": {"creationTimestamp": None}, "spec": spec,
+                 "status": {"resourceRules": res, "nonResourceRules": nonres, "incomplete": False}}
+
+
 def _selfsubjectreview(sim, req):
     return 201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
                  "metadata": {"creationTimestamp": None},
@@ -236,6 +284,9 @@ def register(sim):
     sim.register_type(ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                    "SelfSubjectAccessReview", False, verbs=["create"], storage=False,
                                    handlers={"create": _selfsubjectaccessreview}))
+    sim.register_type(ResourceType("authorization.k8s.io", "v1", "selfsubjectrulesreviews",
+                                   "SelfSubjectRulesReview", False, verbs=["create"], storage=False,
+                                   handlers={"create": _selfsubjectrulesreview}))
     sim.register_type(ResourceType("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False,
                                    verbs=["create"], storage=False, handlers={"create": _selfsubjectreview}))
     sim.register_subresource("", "serviceaccounts", "token", _token_request)

@@ -120,6 +120,8 @@ F = {
     "ServicePort": {1: ("name", "s"), 2: ("protocol", "s"), 3: ("port", "i"), 4: ("targetPort", "ios"),
                     5: ("nodePort", "i"), 6: ("appProtocol", "s", "o")},
     "SelfSubjectReview": {1: ("metadata", "m:ObjectMeta")},
+    "SelfSubjectRulesReview": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "s")},
     "TokenReview": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:TokenReviewSpec")},
     "TokenReviewSpec": {1: ("token", "s"), 2: ("audiences", "s", "r")},
     "Lease": {1: ("metadata", "m:ObjectMeta"), 2: ("spec", "m:LeaseSpec")},
@@ -130,7 +132,7 @@ F = {
     "Preconditions": {1: ("uid", "s", "o"), 2: ("resourceVersion", "s", "o")},
 }
 KINDS = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Deployment", "Job", "CronJob", "Role", "ClusterRole",
-         "RoleBinding", "TokenRequest", "SelfSubjectReview", "Pod", "Service", "SelfSubjectAccessReview", "SubjectAccessReview", "TokenReview", "Lease",
+         "RoleBinding", "TokenRequest", "SelfSubjectReview", "SelfSubjectRulesReview", "Pod", "Service", "SelfSubjectAccessReview", "SubjectAccessReview", "TokenReview", "Lease",
          "DeleteOptions"}
 ALIASES = {"ClusterRoleBinding": "RoleBinding"}
 

@@ -107,6 +107,25 @@ def authorize(sim, a):
     return False, ("RBAC: " + ", ".join(reasons)) if reasons else ""
 
 
+def rules_for(sim, user, groups, namespace):
+    """Every rule that applies to the user in the namespace (SelfSubjectRulesReview)."""
+    store, reg = sim.store, sim.registry
+    out = []
+    refs = [(b.get("roleRef") or {}, "") for b in store.list(reg.by_resource(GROUP, "clusterrolebindings"))
+            if any(_subject_matches(s, user, groups) for s in b.get("subjects") or [])]
+    if namespace:
+        refs += [(b.get("roleRef") or {}, namespace) for b in store.list(reg.by_resource(GROUP, "rolebindings"),
+                                                                          namespace)
+                 if any(_subject_matches(s, user, groups) for s in b.get("subjects") or [])]
+    for ref, ns in refs:
+        if ref.get("kind") == "ClusterRole":
+            o = store.get_or_none(reg.by_resource(GROUP, "clusterroles"), "", ref.get("name"))
+        else:
+            o = store.get_or_none(reg.by_resource(GROUP, "roles"), ns, ref.get("name"))
+        out += (o or {}).get("rules") or []
+    return out
+
+
 def _subj_desc(b, a):
     for s in b.get("subjects") or []:
         if _subject_matches(s, a.user, a.groups):

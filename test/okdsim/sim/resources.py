@@ -3,6 +3,7 @@
 import base64
 import datetime
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -284,6 +285,14 @@ def jsonpath_simple(obj, path):
             i = j
         elif p[i] == "[":
             j = p.index("]", i)
+            if p.startswith("[?(", i):  # filter: [?(@.key=="value")], as in conditions columns
+                j = p.index(")]", i) + 1
+                m = re.fullmatch(r"""\[\?\(@\.([\w.]+)\s*==\s*(["'])(.*)\2\)\]""", p[i:j + 1])
+                if not m:
+                    raise ValueError("unsupported JSONPath filter %r" % p[i:j + 1])
+                tokens.append(("filter", (m.group(1), m.group(3))))
+                i = j + 1
+                continue
             inner = p[i + 1:j].strip("'\"")
             if inner == "*":
                 tokens.append(("all", None))
@@ -305,6 +314,16 @@ def jsonpath_simple(obj, path):
                 nxt.append(c[arg])
             elif kind == "idx" and isinstance(c, list) and -len(c) <= arg < len(c):
                 nxt.append(c[arg])
+            elif kind == "filter" and isinstance(c, list):
+                key, want = arg
+                for el in c:
+                    v = el
+                    for part in key.split("."):
+                        v = v.get(part) if isinstance(v, dict) else None
+                    if isinstance(v, bool):
+                        v = "true" if v else "false"
+                    if v is not None and str(v) == want:
+                        nxt.append(el)
             elif kind == "all":
                 if isinstance(c, list):
                     nxt.extend(c)

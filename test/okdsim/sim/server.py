@@ -10,7 +10,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import errors, openapi, patch, protobuf, rbac, selectors
+from . import auth, errors, openapi, patch, protobuf, rbac, selectors
 from .faults import MESSAGES, REASONS
 from .resources import api_group_list, group_entry, resource_list, table_for
 
@@ -134,6 +134,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 except (ValueError, AttributeError):
                     peer = None
             user = sim.auth.authenticate(self.headers, peer)
+            user = auth.impersonate(sim, self.headers, user)
             req = self.request_info(path, query, raw, user)
             sim.faults.record(req.verb, req.counted_resource, path, user.name)
             fail, delay = sim.faults.match(self.command, path, req.verb)
@@ -632,8 +633,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         if req.name:
             fsel.append(("metadata.name", "=", req.name))
         timeout = q.get("timeoutSeconds")
-        timeout = float(timeout) if timeout and timeout.replace(".", "", 1).isdigit() else \
-            float(sim.options.watch_timeout)
+        timeout = float(timeout) if timeout and timeout.replace(".", "", 1).isdigit() and float(timeout) > 0 \
+            else float(sim.options.watch_timeout)
         deadline = time.time() + timeout
         bookmarks = _truthy(q.get("allowWatchBookmarks", ""))
         table = self.accept(req) == "Table"

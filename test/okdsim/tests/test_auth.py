@@ -188,3 +188,35 @@ def test_no_auth_configured_means_admin(sim):
     st, _, r = sim.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
                            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
     assert st == 201 and r["status"]["userInfo"]["username"] == "system:admin"
+
+
+def test_impersonation(rsim, tmp_path):
+    setup_sa(rsim, "imp1")
+    # an admin may impersonate: kubectl --as answers for the service account
+    res = rsim.kubectl("-n", "imp1", "get", "configmaps", "--as", "system:serviceaccount:imp1:op")
+    assert res.stderr == ('Error from server (Forbidden): configmaps is forbidden: User '
+                          '"system:serviceaccount:imp1:op" cannot list resource "configmaps" in API group "" in the '
+                          'namespace "imp1"\n')
+    assert rsim.kubectl("-n", "imp1", "auth", "can-i", "list", "configmaps", "--as",
+                        "system:serviceaccount:imp1:op").stdout.strip() == "no"
+    who = json.loads(rsim.kubectl("auth", "whoami", "-o", "json", "--as", "carol", "--as-group", "ops").stdout)
+    assert who["status"]["userInfo"] == {"username": "carol", "groups": ["ops", "system:authenticated"]}
+    # an ordinary user may not
+    alice = kubeconfig(rsim, tmp_path / "alice", cert=rsim.pki["clients"]["alice/devs"])
+    res = rsim.kubectl("get", "ns", "--as", "bob", kubeconfig=alice)
+    assert res.stderr == ('Error from server (Forbidden): users "bob" is forbidden: User "alice" cannot impersonate '
+                          'resource "users" in API group "" at the cluster scope\n')
+
+
+def test_can_i_list_shows_the_rules(rsim):
+    setup_sa(rsim, "list1")
+    assert rsim.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/list1/roles", {
+        "metadata": {"name": "r"}, "rules": [{"apiGroups": [""], "resources": ["configmaps"],
+                                              "verbs": ["get", "list"]}]})[0] == 201
+    assert rsim.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/list1/rolebindings", {
+        "metadata": {"name": "r"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "list1"}]})[0] == 201
+    out = rsim.kubectl("-n", "list1", "auth", "can-i", "--list", "--as", "system:serviceaccount:list1:op").stdout
+    rows = [line.split() for line in out.splitlines()]
+    assert ["configmaps", "[]", "[]", "[get", "list]"] in rows
+    assert not any(r[0] == "secrets" for r in rows if r)

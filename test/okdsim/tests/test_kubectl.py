@@ -359,3 +359,48 @@ def test_typed_create_commands_send_protobuf(sim, ns):
     assert pc["env"] == [{"name": "X", "value": "1"}] and pc["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
     sec = json.loads(k("get", "secret", "sec", "-o", "json"))
     assert sec["type"] == "example.com/x" and sec["data"] == {"k": "dg=="}
+
+
+CONDITIONS_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.kctl.example
+spec:
+  group: kctl.example
+  names: {kind: Widget, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
+    - {name: Reason, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].reason'}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"""
+
+
+def test_printer_columns_with_condition_filters_and_ages(sim, ns, tmp_path):
+    """The columns every operator's CRD has (a condition picked by type, an Age) print as
+    kube-apiserver prints them: the condition's value, and an age such as 3s, not a timestamp."""
+    ok(sim.kubectl("apply", "-f", write(tmp_path, "crd.yaml", CONDITIONS_CRD)))
+    ok(sim.kubectl("wait", "--for=condition=Established", "crd/widgets.kctl.example", "--timeout=10s"))
+    ok(sim.kubectl("-n", ns, "apply", "-f", write(tmp_path, "w.yaml", {
+        "apiVersion": "kctl.example/v1", "kind": "Widget", "metadata": {"name": "w1"}})))
+    st, _, _ = sim.request(
+        "PATCH", "/apis/kctl.example/v1/namespaces/%s/widgets/w1/status" % ns,
+        {"status": {"conditions": [{"type": "Synced", "status": "False", "reason": "Nope"},
+                                   {"type": "Ready", "status": "True", "reason": "AllGood"}]}},
+        headers={"Content-Type": "application/merge-patch+json"})
+    assert st == 200
+    lines = ok(sim.kubectl("-n", ns, "get", "widgets")).splitlines()
+    assert lines[0].split() == ["NAME", "READY", "REASON", "AGE"]
+    cells = lines[1].split()
+    assert cells[:3] == ["w1", "True", "AllGood"]
+    assert cells[3].endswith("s") and cells[3][:-1].isdigit(), cells

@@ -24,8 +24,17 @@ VOLATILE = {"uid", "creationTimestamp", "resourceVersion", "deletionTimestamp", 
 CONTROLLER_ANNOTATIONS = {"deployment.kubernetes.io/revision"}
 
 
+# Names are substituted (the namespace and the CRD's group) so that messages are known to be built
+# from the request, not copied.
+SUBST = {"transcripts": "replayed", "bar.example": "gizmo.example"}
+NS = SUBST["transcripts"]
+
+
 def load(name):
-    return json.loads((DATA / name).read_text())
+    text = (DATA / name).read_text()
+    for theirs, ours in SUBST.items():
+        text = text.replace(theirs, ours)
+    return json.loads(text)
 
 
 def strip_expected(o, kind=None):
@@ -203,7 +212,7 @@ def collect_watch(sim, path, out, opened):
 def test_08_watch_with_bookmarks(rp):
     ex = load("08-watch-from-resourceversion-with-bookmarks.json")[0]
     sim = rp.sim
-    rv = sim.request("GET", "/apis/apps/v1/namespaces/transcripts/deployments")[2]["metadata"]["resourceVersion"]
+    rv = sim.request("GET", "/apis/apps/v1/namespaces/%s/deployments" % NS)[2]["metadata"]["resourceVersion"]
     # the recorded watch ran 6s; 3s keeps the suite fast and still ends with the bookmark sent 2s early
     path = re.sub(r"resourceVersion=\d+", "resourceVersion=" + rv, ex["request"]["path"]).replace(
         "timeoutSeconds=6", "timeoutSeconds=3")
@@ -211,7 +220,7 @@ def test_08_watch_with_bookmarks(rp):
     t = threading.Thread(target=collect_watch, args=(sim, path, events, opened))
     t.start()
     assert opened.wait(5)
-    base = "/apis/apps/v1/namespaces/transcripts/deployments/"
+    base = "/apis/apps/v1/namespaces/%s/deployments/" % NS
     mp = {"Content-Type": "application/merge-patch+json"}
     # the changes seen in the recording: two status writes by the deployment controller, then a
     # label added to web2 and web3 deleted
@@ -237,9 +246,9 @@ def test_08_watch_with_bookmarks(rp):
 def test_09_watch_and_compacted_list(rp):
     sim = rp.sim
     ex = load("09-watch-too-old-resourceversion.json")
-    rv = sim.request("GET", "/api/v1/namespaces/transcripts/configmaps")[2]["metadata"]["resourceVersion"]
+    rv = sim.request("GET", "/api/v1/namespaces/%s/configmaps" % NS)[2]["metadata"]["resourceVersion"]
     for i in range(1, 300):
-        st, _, _ = sim.request("POST", "/api/v1/namespaces/transcripts/configmaps",
+        st, _, _ = sim.request("POST", "/api/v1/namespaces/%s/configmaps" % NS,
                                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c%d" % i}})
         assert st == 201
     path = re.sub(r"resourceVersion=\d+", "resourceVersion=" + rv, ex[0]["request"]["path"])
@@ -280,10 +289,10 @@ def test_15_authn_authz(tmp_path):
     sim = OkdSim(tmp_path, token=admin, rbac=True, extra_args=CORE).start()
     try:
         rp = Replayer(sim, token=admin)
-        assert sim.request("POST", "/api/v1/namespaces", {"metadata": {"name": "transcripts"}})[0] == 201
-        assert sim.request("POST", "/api/v1/namespaces/transcripts/serviceaccounts",
+        assert sim.request("POST", "/api/v1/namespaces", {"metadata": {"name": NS}})[0] == 201
+        assert sim.request("POST", "/api/v1/namespaces/%s/serviceaccounts" % NS,
                            {"metadata": {"name": "op"}})[0] == 201
-        st, _, tr = sim.request("POST", "/api/v1/namespaces/transcripts/serviceaccounts/op/token",
+        st, _, tr = sim.request("POST", "/api/v1/namespaces/%s/serviceaccounts/op/token" % NS,
                                 {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
         assert st == 201
         sa_token = tr["status"]["token"]
@@ -295,7 +304,7 @@ def test_15_authn_authz(tmp_path):
         exp["spec"]["token"] = sa_token
         body = rp.check(req, expected_body=exp)
         assert body["status"]["user"]["uid"] == sim.request(
-            "GET", "/api/v1/namespaces/transcripts/serviceaccounts/op")[2]["metadata"]["uid"]
+            "GET", "/api/v1/namespaces/%s/serviceaccounts/op" % NS)[2]["metadata"]["uid"]
         rp.check(ex[3])
     finally:
         sim.stop()
@@ -305,14 +314,14 @@ def test_16_watch_after_restart(tmp_path):
     ex = load("16-watch-after-apiserver-restart-410.json")
     sim = OkdSim(tmp_path, state=tmp_path / "state.json", extra_args=CORE).start()
     try:
-        sim.request("POST", "/api/v1/namespaces", {"metadata": {"name": "transcripts"}})
+        sim.request("POST", "/api/v1/namespaces", {"metadata": {"name": NS}})
         rvs = []
         for i in range(3):
-            st, _, o = sim.request("POST", "/api/v1/namespaces/transcripts/configmaps", {"metadata": {"name": "x%d" % i}})
+            st, _, o = sim.request("POST", "/api/v1/namespaces/%s/configmaps" % NS, {"metadata": {"name": "x%d" % i}})
             rvs.append(o["metadata"]["resourceVersion"])
         time.sleep(0.3)
         sim.restart()
-        current = sim.request("GET", "/api/v1/namespaces/transcripts/configmaps")[2]["metadata"]["resourceVersion"]
+        current = sim.request("GET", "/api/v1/namespaces/%s/configmaps" % NS)[2]["metadata"]["resourceVersion"]
         for e, old in zip(ex, rvs[:2]):
             path = re.sub(r"resourceVersion=\d+", "resourceVersion=" + old, e["request"]["path"])
             events = list(sim.watch(path))

@@ -1,6 +1,9 @@
-"""Shared fixtures of the packaging tests: the repository root, YAML loading, the generated
-bundle. The okdsim fixture (a stand-in OKD API server run by real kubectl) comes from
-test/okdsim/tests/okdsim_fixture.py."""
+"""Shared helpers and fixtures of the packaging tests: the repository root, YAML loading, the
+generated CSV, manifests/ and crds/. Test modules import what they use from here
+(`from pkgtest import ROOT, csv`); fixtures imported that way are fixtures of the module.
+
+Not a conftest.py on purpose: `make test` runs every pytest directory in one session, and other
+suites do `from conftest import ...`; a second conftest module would shadow theirs."""
 import pathlib
 import sys
 
