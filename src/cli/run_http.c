@@ -10,6 +10,8 @@
 #include "istrigger/http/auth.h"
 #include "istrigger/http/dashboard.h"
 #include "istrigger/http/server.h"
+#include "istrigger/http/status.h"
+#include "istrigger/kube/informer.h"
 #include "istrigger/kube/client.h"
 #include "istrigger/kube/resources.h"
 #include "istrigger/util/err.h"
@@ -24,6 +26,17 @@ static int kube_review(void *ctx, const char *review, const json_t *request, jso
     if (strcmp(review, "tokenreviews") == 0)
         return kube_create(c, KUBE_RES_TOKENREVIEWS, NULL, request, NULL, reply);
     return kube_create(c, KUBE_RES_SUBJECTACCESSREVIEWS, NULL, request, NULL, reply);
+}
+
+/* /readyz: the ImageTriggerConfig cache must be synced (the controllers wait for their own
+ * caches before run.c marks the operator started). Leader and followers alike are ready. */
+static bool config_cache_synced(void *ctx, struct strbuf *why)
+{
+    struct operator* op = ctx;
+    if (!op->config_informer || kube_informer_has_synced(op->config_informer))
+        return true;
+    strbuf_puts(why, "ImageTriggerConfig cache not synced");
+    return false;
 }
 
 int cli_run_http_start(struct operator* op, struct http_server **out)
@@ -51,6 +64,11 @@ int cli_run_http_start(struct operator* op, struct http_server **out)
     free(res_storage);
     if (r < 0)
         return r;
+    if ((r = status_add_ready_check("config-cache", config_cache_synced, op)) < 0) {
+        http_server_stop(*out);
+        *out = NULL;
+        return r;
+    }
     if (o.auth == HTTP_AUTH_NONE)
         log_warn(NULL, "http: --auth none: /metrics, the status page and /api/v1/ are open to "
                        "anyone who can reach the listener");

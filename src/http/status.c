@@ -10,6 +10,7 @@
 #include "istrigger/util/err.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,13 @@ static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER; /* guards everyt
 static struct provider providers[MAX_PROVIDERS];
 static size_t nproviders;
 static bool ready_flag;
-static bool (*ready_fn)(void *ctx, struct strbuf *why);
-static void *ready_ctx;
+#define MAX_READY_CHECKS 8
+static struct ready_check {
+    char name[32];
+    bool (*fn)(void *ctx, struct strbuf *why);
+    void *ctx;
+} ready_checks[MAX_READY_CHECKS];
+static size_t nready_checks;
 
 static bool valid_provider_name(const char *name)
 {
@@ -148,30 +154,55 @@ void status_set_ready(bool ready)
     pthread_mutex_unlock(&status_lock);
 }
 
-void status_set_readiness(bool (*ready)(void *ctx, struct strbuf *why), void *ctx)
+int status_add_ready_check(const char *name, bool (*check)(void *ctx, struct strbuf *why),
+                           void *ctx)
 {
+    int r = 0;
+    if (!valid_provider_name(name) || !check)
+        return err_set(-EINVAL, "readiness check name \"%s\": want [a-z0-9-]{1,31}",
+                       name ? name : "(null)");
     pthread_mutex_lock(&status_lock);
-    ready_fn = ready;
-    ready_ctx = ctx;
+    if (nready_checks == MAX_READY_CHECKS) {
+        r = err_set(-ENOMEM, "readiness check %s: more than %d checks", name, MAX_READY_CHECKS);
+    } else {
+        struct ready_check *c = &ready_checks[nready_checks++];
+        snprintf(c->name, sizeof(c->name), "%s", name);
+        c->fn = check;
+        c->ctx = ctx;
+    }
     pthread_mutex_unlock(&status_lock);
+    return r;
 }
 
 bool status_is_ready(struct strbuf *why)
 {
-    bool (*fn)(void *ctx, struct strbuf *why);
-    void *ctx;
-    bool flag;
+    struct ready_check copy[MAX_READY_CHECKS];
+    struct strbuf reason = STRBUF_INIT;
+    size_t n;
+    bool flag, ready;
 
     pthread_mutex_lock(&status_lock);
-    fn = ready_fn;
-    ctx = ready_ctx;
     flag = ready_flag;
+    n = nready_checks;
+    memcpy(copy, ready_checks, n * sizeof(*copy));
     pthread_mutex_unlock(&status_lock);
-    if (fn)
-        return fn(ctx, why);
-    if (!flag && why)
-        strbuf_puts(why, "starting");
-    return flag;
+    if (!flag) {
+        if (why)
+            strbuf_puts(why, "starting");
+        return false;
+    }
+    ready = true;
+    for (size_t i = 0; i < n; i++) {
+        strbuf_reset(&reason);
+        if (copy[i].fn(copy[i].ctx, &reason))
+            continue;
+        if (why)
+            strbuf_printf(why, "%s%s%s%s", ready ? "" : "; ", copy[i].name, reason.len ? ": " : "",
+                          strbuf_str(&reason));
+        ready = false;
+    }
+    strbuf_free(&reason);
+    return ready;
 }
 
 void status_reset(void)
@@ -179,7 +210,6 @@ void status_reset(void)
     pthread_mutex_lock(&status_lock);
     nproviders = 0;
     ready_flag = false;
-    ready_fn = NULL;
-    ready_ctx = NULL;
+    nready_checks = 0;
     pthread_mutex_unlock(&status_lock);
 }

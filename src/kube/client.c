@@ -5,7 +5,7 @@
  * Threads: any thread may call the verbs. Shared state and its locks:
  *   - pool_lock guards the free list of curl easy handles (each keeps its own keep-alive
  *     connection, so connections are reused without sharing a connection cache);
- *   - the CURLSH share (DNS cache, TLS sessions) has one lock per curl data kind;
+ *   - the curl share (DNS cache, TLS sessions; util/curlshare.h) has one lock per curl data kind;
  *   - rl_lock guards the token bucket; token_lock the cached bearer token;
  *   - cancel_lock/cancel_cond wake sleepers when kube_client_cancel is called.
  * No lock is held across network I/O.
@@ -15,6 +15,7 @@
 #include "kube_internal.h"
 
 #include "istrigger/util/cleanup.h"
+#include "istrigger/util/curlshare.h"
 #include "istrigger/util/err.h"
 #include "istrigger/util/jsonx.h"
 #include "istrigger/util/log.h"
@@ -40,8 +41,7 @@ struct kube_client {
     char *base_url;
     struct curl_slist *connect_to;
 
-    CURLSH *share;
-    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    struct curlshare *share; /* DNS cache and TLS sessions (util/curlshare.h) */
 
     pthread_mutex_t pool_lock; /* guards pool[] and npool */
     CURL *pool[POOL_MAX];
@@ -168,27 +168,6 @@ void kube_client_cancel(struct kube_client *c)
 
 /* ---- construction ---- */
 
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userp)
-{
-    struct kube_client *c = userp;
-    (void)h;
-    (void)access;
-    pthread_mutex_lock(&c->share_locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *userp)
-{
-    struct kube_client *c = userp;
-    (void)h;
-    pthread_mutex_unlock(&c->share_locks[data]);
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_global(void)
-{
-    curl_global_init(CURL_GLOBAL_ALL);
-}
-
 /* base_url and connect_to from the config's server and tls-server-name. */
 static int setup_server_url(struct kube_client *c)
 {
@@ -238,7 +217,8 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
     *out = NULL;
     if (!cfg || !cfg->server)
         return err_set(-EINVAL, "kube client: configuration has no server");
-    pthread_once(&curl_once, curl_global);
+    if ((r = curlshare_global_init()) < 0)
+        return err_wrap(r, "kube client");
     if (!(c = calloc(1, sizeof(*c))))
         return err_set(-ENOMEM, "out of memory");
     if (opts)
@@ -264,8 +244,6 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
     c->opts.user_agent = c->user_agent;
     c->tokens = c->opts.burst;
     c->rl_last = time_mono_ns();
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&c->share_locks[i], NULL);
     pthread_mutex_init(&c->pool_lock, NULL);
     pthread_mutex_init(&c->rl_lock, NULL);
     pthread_mutex_init(&c->token_lock, NULL);
@@ -283,16 +261,10 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
         kube_client_free(c);
         return r;
     }
-    c->share = curl_share_init();
-    if (!c->share) {
+    if ((r = curlshare_new(false, &c->share)) < 0) { /* DNS and TLS sessions */
         kube_client_free(c);
-        return err_set(-ENOMEM, "out of memory");
+        return r;
     }
-    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     *out = c;
     return 0;
 }
@@ -303,10 +275,7 @@ void kube_client_free(struct kube_client *c)
         return;
     for (int i = 0; i < c->npool; i++)
         curl_easy_cleanup(c->pool[i]);
-    if (c->share)
-        curl_share_cleanup(c->share);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_destroy(&c->share_locks[i]);
+    curlshare_free(c->share);
     pthread_mutex_destroy(&c->pool_lock);
     pthread_mutex_destroy(&c->rl_lock);
     pthread_mutex_destroy(&c->token_lock);
@@ -708,7 +677,7 @@ static int perform_once(struct kube_client *c, const struct kube_http_req *rq, s
     hdrs = curl_slist_append(hdrs, "Expect:");
     CURL *h = x->h;
     curl_easy_setopt(h, CURLOPT_URL, strbuf_str(&url));
-    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(h, CURLOPT_SHARE, curlshare_handle(c->share));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -21,6 +21,7 @@
 #include "istrigger/registry/manifest.h"
 #include "istrigger/util/base64.h"
 #include "istrigger/util/cleanup.h"
+#include "istrigger/util/curlshare.h"
 #include "istrigger/util/err.h"
 #include "istrigger/util/jsonx.h"
 #include "istrigger/util/log.h"
@@ -65,45 +66,19 @@ struct token_entry {
 struct registry_client {
     struct registry_client_opts opts;
     char *user_agent;
-    CURLSH *share;
-    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-    pthread_mutex_t lock; /* guards hosts, tokens and stats */
+    struct curlshare *share; /* connections, DNS, TLS sessions */
+    pthread_mutex_t lock;    /* guards hosts, tokens and stats */
     struct host_entry *hosts;
     struct token_entry *tokens;
     struct registry_client_stats stats;
 };
 
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userp)
-{
-    struct registry_client *c = userp;
-    (void)h;
-    (void)access;
-    pthread_mutex_lock(&c->share_locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *userp)
-{
-    struct registry_client *c = userp;
-    (void)h;
-    pthread_mutex_unlock(&c->share_locks[data]);
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc;
-
-static void curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
-}
-
 int registry_client_new(const struct registry_client_opts *opts, struct registry_client **out)
 {
     struct registry_client *c;
+    int r;
 
-    pthread_once(&curl_once, curl_init_once);
     *out = NULL;
-    if (curl_init_rc < 0)
-        return err_set(-EIO, "registry client: curl_global_init failed");
     c = calloc(1, sizeof(*c));
     if (!c)
         return err_set(-ENOMEM, "registry client: out of memory");
@@ -124,19 +99,15 @@ int registry_client_new(const struct registry_client_opts *opts, struct registry
     else if (asprintf(&c->user_agent, "istrigger/%s", ISTRIGGER_VERSION) < 0)
         c->user_agent = NULL;
     pthread_mutex_init(&c->lock, NULL);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&c->share_locks[i], NULL);
-    c->share = curl_share_init();
-    if (!c->user_agent || !c->share) {
+    if (!c->user_agent) {
         registry_client_free(c);
         return err_set(-ENOMEM, "registry client: out of memory");
     }
-    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    /* Connections are shared too: every batch reuses the others' keep-alive connections. */
+    if ((r = curlshare_new(true, &c->share)) < 0) {
+        registry_client_free(c);
+        return err_wrap(r, "registry client");
+    }
     *out = c;
     return 0;
 }
@@ -178,10 +149,7 @@ void registry_client_free(struct registry_client *c)
     if (!c)
         return;
     registry_client_flush_caches(c);
-    if (c->share)
-        curl_share_cleanup(c->share);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_destroy(&c->share_locks[i]);
+    curlshare_free(c->share);
     pthread_mutex_destroy(&c->lock);
     free(c->user_agent);
     free(c);
@@ -658,7 +626,7 @@ static void http_start(struct check *k, enum check_step step, const char *method
     if (with_authz && k->authz)
         k->headers = curl_slist_append(k->headers, k->authz);
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_SHARE, curlshare_handle(c->share));
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->headers);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->opts.timeout_ns / NS_PER_MS));

@@ -10,7 +10,6 @@ import re
 import shlex
 import subprocess
 
-import pytest
 
 from pkgtest import ROOT, load_one, root  # noqa: F401 (fixtures)
 

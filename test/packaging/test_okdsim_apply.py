@@ -4,7 +4,6 @@ samples from the CSV's alm-examples, then the plain install (manifests/), the OL
 objects with the CSV, the Deployment the CSV describes, and the OLM install objects. A second
 round of the same applies changes nothing."""
 import json
-import pathlib
 import sys
 
 import pytest

@@ -4,7 +4,6 @@ of reference olm-okd.md §3 and §4.4), with no error and no warning. Each rule 
 fire on a bundle broken on purpose, so a passing run means something."""
 import base64
 import json
-import pathlib
 import shutil
 
 import pytest

@@ -174,7 +174,7 @@ def _kubelet_volume(env, vol, target, namespace):
         raise AssertionError("no emulation for volume %s" % vol)
 
 
-def pod_command(env, workdir, port, dep):
+def pod_command(env, workdir, port, dep, annotations=None, pod_name=POD_NAME):
     """argv and environment of the operator container of Deployment `dep` as the kubelet would
     start it."""
     ns = dep["metadata"]["namespace"]
@@ -184,7 +184,7 @@ def pod_command(env, workdir, port, dep):
     assert spec["securityContext"]["runAsNonRoot"] and "runAsUser" not in c.get("securityContext", {})
     binary = os.environ.get("ISTRIGGER_BIN") or str(ROOT / "build/istrigger")
     args = ["--listen=127.0.0.1:%d" % port if a.startswith("--listen=") else a for a in c["args"]]
-    field = {"metadata.name": POD_NAME, "metadata.namespace": ns}
+    field = {"metadata.name": pod_name, "metadata.namespace": ns}
     penv = {k: v for k, v in os.environ.items() if k in ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LANG")}
     for e in c.get("env", []):
         if "value" in e:
@@ -192,7 +192,8 @@ def pod_command(env, workdir, port, dep):
         else:
             path = e["valueFrom"]["fieldRef"]["fieldPath"]
             m = re.fullmatch(r"metadata\.annotations\['(.+)'\]", path)
-            penv[e["name"]] = (pod["metadata"].get("annotations") or {}).get(m.group(1), "") if m else field[path]
+            ann = dict(pod["metadata"].get("annotations") or {}, **(annotations or {}))
+            penv[e["name"]] = ann.get(m.group(1), "") if m else field[path]
     u = env.sim.url.split("//", 1)[1]
     penv["KUBERNETES_SERVICE_HOST"], penv["KUBERNETES_SERVICE_PORT"] = u.rsplit(":", 1)
 
@@ -231,13 +232,15 @@ def pod_command(env, workdir, port, dep):
 
 
 class Pod:
-    def __init__(self, env, name, deployment=None):
+    def __init__(self, env, name, deployment=None, annotations=None):
+        """`annotations`: added to the pod's, as OLM adds olm.targetNamespaces."""
         self.env = env
         self.dir = env.tmp / name
         self.dir.mkdir()
         self.port = free_port()
         dep = deployment or load_one(ROOT / "manifests/deployment.yaml")
-        argv, penv = pod_command(env, self.dir, self.port, dep)
+        self.pod_name = "%s-%s" % (POD_NAME, name.replace("pod", "").strip("-") or "0")
+        argv, penv = pod_command(env, self.dir, self.port, dep, annotations, self.pod_name)
         self.log_path = self.dir / "istrigger.log"
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, env=penv, stdout=self.log_file, stderr=subprocess.STDOUT)
@@ -352,9 +355,10 @@ def _check_pod_like_restricted_v2(pod):
 def _check_does_its_job(env, pod, ns, repo, lease_ns):
     """Leader Lease, triggers annotation, ImageTrigger status, an import after a push and the
     rollout okdsim's trigger controller makes of it, ImageTriggerConfig status."""
-    lease = wait_for(lambda: env.get("/apis/coordination.k8s.io/v1/namespaces/%s/leases/istrigger-leader" % lease_ns),
+    wait_for(lambda: env.get("/apis/coordination.k8s.io/v1/namespaces/%s/leases/istrigger-leader" % lease_ns),
                      30, "the leader Lease")
-    assert lease["spec"]["holderIdentity"] == POD_NAME
+    wait_for(lambda: (env.get("/apis/coordination.k8s.io/v1/namespaces/%s/leases/istrigger-leader" % lease_ns)
+                      or {}).get("spec", {}).get("holderIdentity") == pod.pod_name, 60, "%s to hold the Lease" % pod.pod_name)
 
     def annotated():
         d = env.get("/apis/apps/v1/namespaces/%s/deployments/web" % ns) or {}
@@ -448,6 +452,25 @@ def test_operator_does_its_job_as_olm_installs_the_csv(env):
     try:
         wait_for(lambda: pod.probe("/readyz") == 200, 30, "/readyz")
         _check_does_its_job(env, pod, app_ns, "olm", olm_ns)
+    finally:
+        rc = pod.stop()
+    _check_no_refusals(env, pod, start, rc)
+
+
+def test_single_namespace_install_mode_watches_only_the_target(env):
+    """OwnNamespace/SingleNamespace: OLM sets olm.targetNamespaces on the pod; the operator
+    (manifests' Deployment and RBAC) then acts in that namespace and leaves others alone."""
+    _setup_app(env, "app-target", "target")
+    _setup_app(env, "app-other", "other")
+    start = _log_len(env.sim)
+    pod = Pod(env, "pod-single", annotations={"olm.targetNamespaces": "app-target"})
+    try:
+        wait_for(lambda: pod.probe("/readyz") == 200, 30, "/readyz")
+        _check_does_its_job(env, pod, "app-target", "target", OP_NS)
+        other = env.get("/apis/apps/v1/namespaces/app-other/deployments/web")
+        assert "image.openshift.io/triggers" not in (other["metadata"].get("annotations") or {})
+        it = env.get("/apis/istrigger.io/v1alpha1/namespaces/app-other/imagetriggers/web")
+        assert not (it.get("status") or {}).get("conditions"), it.get("status")
     finally:
         rc = pod.stop()
     _check_no_refusals(env, pod, start, rc)

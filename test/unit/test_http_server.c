@@ -124,6 +124,14 @@ static int fake_create(void *ctx, const char *review, const json_t *req, json_t 
     return 0;
 }
 
+static bool check_synced(void *ctx, struct strbuf *why)
+{
+    if (*(bool *)ctx)
+        return true;
+    strbuf_puts(why, "cache of imagestreams not synced");
+    return false;
+}
+
 static struct http_server *start(enum http_auth_mode auth, const struct http_auth_resource *res,
                                  const char *cert, const char *key)
 {
@@ -175,12 +183,24 @@ static void test_probes_metrics_page_and_api_without_auth(void **state)
     request(&r, "http", port, NULL, "/readyz", NULL, NULL);
     assert_int_equal(r.code, 200);
     reply_free(&r);
+    /* A registered check that fails makes the probe fail and say which and why. */
+    static bool synced;
+    assert_int_equal(status_add_ready_check("informers", check_synced, &synced), 0);
+    request(&r, "http", port, NULL, "/readyz", NULL, NULL);
+    assert_int_equal(r.code, 503);
+    assert_string_equal(strbuf_str(&r.body),
+                        "not ready: informers: cache of imagestreams not synced\n");
+    reply_free(&r);
+    synced = true;
+    request(&r, "http", port, NULL, "/readyz", NULL, NULL);
+    assert_int_equal(r.code, 200);
+    reply_free(&r);
 
     request(&r, "http", port, NULL, "/metrics", NULL, NULL);
     assert_int_equal(r.code, 200);
     assert_string_equal(r.content_type, METRICS_CONTENT_TYPE);
     assert_non_null(strstr(strbuf_str(&r.body),
-                           "istrigger_http_requests_total{handler=\"/readyz\",code=\"503\"} 1\n"));
+                           "istrigger_http_requests_total{handler=\"/readyz\",code=\"503\"} 2\n"));
     assert_non_null(strstr(strbuf_str(&r.body), "istrigger_build_info{version=\""));
     reply_free(&r);
 

@@ -54,11 +54,15 @@ json_t *status_snapshot_all(void);
 /* Names of registered providers as a NEW JSON array of strings, sorted. */
 json_t *status_provider_names(void);
 
-/* Readiness for /readyz. With a readiness function set, it decides (and appends the reason
- * when not ready to `why`); otherwise the flag set by status_set_ready (initially false,
- * "starting") does. `ctx` is not owned. */
+/* Readiness for /readyz: ready when the flag set by status_set_ready is true (the operator
+ * sets it once its controllers are started; initially false, "starting") and every
+ * registered check passes. A check returns true when fine; when not it may append why to
+ * `why`. Checks run on every probe (keep them cheap: e.g. an informer's has_synced); `ctx` is
+ * not owned. status_add_ready_check: 0, -EINVAL or -ENOMEM. */
 void status_set_ready(bool ready);
-void status_set_readiness(bool (*ready)(void *ctx, struct strbuf *why), void *ctx);
+int status_add_ready_check(const char *name, bool (*check)(void *ctx, struct strbuf *why),
+                           void *ctx);
+/* False with the reasons ("starting", or "NAME: why; ...") appended to `why` (may be NULL). */
 bool status_is_ready(struct strbuf *why);
 
 /* Render the status page from a status_snapshot_all()-shaped object. `now_real_ns` is the

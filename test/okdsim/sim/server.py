@@ -633,8 +633,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         if req.name:
             fsel.append(("metadata.name", "=", req.name))
         timeout = q.get("timeoutSeconds")
-        timeout = float(timeout) if timeout and timeout.replace(".", "", 1).isdigit() else \
-            float(sim.options.watch_timeout)
+        timeout = float(timeout) if timeout and timeout.replace(".", "", 1).isdigit() and float(timeout) > 0 \
+            else float(sim.options.watch_timeout)
         deadline = time.time() + timeout
         bookmarks = _truthy(q.get("allowWatchBookmarks", ""))
         table = self.accept(req) == "Table"

@@ -546,3 +546,21 @@ def test_crd_schema_must_be_structural(sim):
         "must not be empty for specified array items, "
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[untyped].type: Required value: "
         "must not be empty for specified object fields]")
+
+
+def test_generate_name_preconditions_partial_metadata_and_watch_paths(sim, ns):
+    o = create(sim, cm_path(ns), {"metadata": {"generateName": "gen-"}})
+    name = o["metadata"]["name"]
+    assert name.startswith("gen-") and len(name) == 9
+    st, _, body = sim.request("DELETE", cm_path(ns, name), {"preconditions": {"uid": "not-the-uid"}})
+    assert st == 409 and body["message"] == (
+        'Operation cannot be fulfilled on configmaps "%s": Precondition failed: UID in precondition: not-the-uid, '
+        'UID in object meta: %s' % (name, o["metadata"]["uid"]))
+    st, _, pm = sim.request("GET", cm_path(ns), headers={
+        "Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"})
+    assert pm["kind"] == "PartialObjectMetadataList" and pm["items"][0]["metadata"]["name"] == name
+    assert "data" not in pm["items"][0]
+    evs = list(sim.watch("/api/v1/watch/namespaces/%s/configmaps?timeoutSeconds=1" % ns))
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [("ADDED", name)]
+    st, _, body = sim.request("DELETE", cm_path(ns, name), {"preconditions": {"uid": o["metadata"]["uid"]}})
+    assert st == 200 and body["status"] == "Success" and body["details"]["uid"] == o["metadata"]["uid"]
