@@ -7,7 +7,7 @@
  * authentication settings of a `struct kube_config` (copied), a client-side rate limiter
  * (token bucket: QPS and burst, client-go's defaults 5/10) and the retry policy:
  *
- *   - 429 and 5xx answers are retried with capped exponential backoff, waiting at least what
+ *   - 429, 500, 502, 503 and 504 are retried with capped exponential backoff, waiting at least what
  *     the server asked for in `Retry-After` (create/POST only on 429, or 5xx with Retry-After,
  *     since another 5xx may mean the object was created);
  *   - connection failures before anything was sent are retried for every verb;

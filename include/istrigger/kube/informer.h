@@ -6,7 +6,8 @@
  *
  *   reflector thread (one per watched namespace, or one for all namespaces):
  *     list (paginated with limit/continue) -> replace the cache (adds, updates, deletes for
- *     what changed while we were away) -> watch from the list's resourceVersion with
+ *     what changed while we were away; an object whose resourceVersion did not change gets
+ *     no event) -> watch from the list's resourceVersion with
  *     bookmarks -> apply each event -> when the server ends the watch, watch again from the
  *     last resourceVersion seen -> on 410 Gone/Expired, list again.
  *     Failures back off exponentially (capped, with jitter); nothing busy-loops while the

@@ -8,7 +8,8 @@
  * on resourceVersion, so two candidates never both win.
  *
  * The leader renews every retry_period. If it has not renewed successfully within
- * renew_deadline it steps down: on_stopped_leading runs and kube_leader_is_leader() turns false.
+ * renew_deadline it steps down: on_stopped_leading runs, kube_leader_is_leader() turns false,
+ * and the elector goes back to being a candidate (on_started_leading may run again later).
  * kube_leader_is_leader() also turns false on its own as soon as the last successful renewal
  * is older than renew_deadline (monotonic clock), even if the renew thread has not run yet —
  * so a process that was paused (SIGSTOP, VM freeze) and lost the lease stops writing at once.

@@ -69,8 +69,8 @@ struct kube_watch_opts {
     const char *field_selector;
     int timeout_seconds;    /* server-side timeoutSeconds; 0: none (the server's default) */
     bool allow_bookmarks;   /* allowWatchBookmarks=true */
-    const atomic_int *stop; /* optional: the watch ends (returns -ECANCELED) soon after *stop
-                             * becomes non-zero (checked about every 100ms) */
+    const atomic_int *stop; /* optional: the watch ends (returns -ECANCELED) within about a
+                             * second after *stop becomes non-zero */
 };
 
 /*
