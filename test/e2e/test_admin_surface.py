@@ -14,7 +14,10 @@ Chromium shows the failing source first and the healthy one, works from the keyb
 refreshes itself (screenshot in test/artifacts/status-page.png).
 """
 import json
+import os
 import re
+import shutil
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -301,3 +304,58 @@ def test_alerts_and_dashboard_only_use_metrics_the_running_operator_exports(env)
     used = {(where, n) for where, expr in monitoring_exprs(REPO) for n in metric_names(expr)}
     assert len(used) > 15
     assert {(w, n) for w, n in used if n not in exported} == set()
+
+
+def make_cert(directory, name):
+    crt, key = directory / (name + ".crt"), directory / (name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                    "/CN=istrigger-metrics.istrigger-system.svc", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(crt)],
+                   check=True, capture_output=True)
+    return crt, key
+
+
+def https_get(port, path, ca):
+    ctx = ssl.create_default_context(cafile=str(ca))
+    with urllib.request.urlopen("https://127.0.0.1:%d%s" % (port, path), context=ctx,
+                                timeout=5) as r:
+        return r.status, r.read().decode()
+
+
+def test_operator_serves_https_and_follows_a_rotated_certificate(env, tmp_path):
+    """--tls-cert-file/--tls-key-file as mounted from the service-ca Secret: HTTPS only, and
+    a rotated pair (kubelet swaps the files) is picked up without a restart."""
+    a_crt, a_key = make_cert(tmp_path, "a")
+    b_crt, b_key = make_cert(tmp_path, "b")
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    for src, dst in ((a_crt, "tls.crt"), (a_key, "tls.key")):
+        shutil.copy(src, mount / dst)
+    op = Operator(env.tmp, env.sim.kubeconfig, name="tls",
+                  args=["--tls-cert-file", str(mount / "tls.crt"),
+                        "--tls-key-file", str(mount / "tls.key"),
+                        "--operator-namespace", "istrigger"])
+    # Operator.start() probes over plain HTTP; start the process the same way, probe HTTPS.
+    op._log = open(op.log_path, "ab")
+    op.proc = subprocess.Popen(op.argv(), stdout=op._log, stderr=subprocess.STDOUT)
+    try:
+        def serves(ca):
+            try:
+                return https_get(op.port, "/healthz", ca) == (200, "ok\n")
+            except OSError:
+                return False
+        wait_for(lambda: serves(a_crt), timeout=20, interval=0.2, what="HTTPS /healthz")
+        status, text = https_get(op.port, "/metrics", a_crt)
+        assert status == 200 and "# TYPE istrigger_tracked_tags gauge" in text
+        with pytest.raises(OSError):
+            urllib.request.urlopen("http://127.0.0.1:%d/healthz" % op.port, timeout=5).read()
+        for src, dst in ((b_crt, "tls.crt"), (b_key, "tls.key")):
+            shutil.copy(src, mount / (dst + ".new"))
+            os.replace(mount / (dst + ".new"), mount / dst)
+        wait_for(lambda: serves(b_crt), timeout=15, interval=0.5,
+                 what="the rotated certificate served")
+        with pytest.raises(OSError):
+            https_get(op.port, "/healthz", a_crt)
+    finally:
+        op.stop()
