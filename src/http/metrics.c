@@ -190,14 +190,16 @@ oom:
     return NULL;
 }
 
-/* Index where `name` is or would be inserted in the sorted registry. Caller holds the lock. */
-static size_t registry_search(const char *name, bool *found)
+/* Binary search of `n` sorted items: the index where the item comparing equal to `key` is
+ * (*found) or would be inserted. `cmp(i, key)` compares item i with the key like strcmp. */
+static size_t sorted_search(size_t n, int (*cmp)(const void *ctx, size_t i, const void *key),
+                            const void *ctx, const void *key, bool *found)
 {
-    size_t lo = 0, hi = nregistry;
+    size_t lo = 0, hi = n;
     *found = false;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(registry[mid]->name, name);
+        int c = cmp(ctx, mid, key);
         if (c == 0) {
             *found = true;
             return mid;
@@ -208,6 +210,18 @@ static size_t registry_search(const char *name, bool *found)
             hi = mid;
     }
     return lo;
+}
+
+static int registry_cmp(const void *ctx, size_t i, const void *name)
+{
+    (void)ctx;
+    return strcmp(registry[i]->name, name);
+}
+
+/* Index where `name` is or would be inserted in the sorted registry. Caller holds the lock. */
+static size_t registry_search(const char *name, bool *found)
+{
+    return sorted_search(nregistry, registry_cmp, NULL, name, found);
 }
 
 static struct metric *metrics_register(const char *name, const char *help, enum metric_type type,
@@ -285,24 +299,16 @@ static int compare_values(char *const *a, const char *const *b, size_t n)
     return 0;
 }
 
+static int series_cmp(const void *ctx, size_t i, const void *values)
+{
+    const struct metric *m = ctx;
+    return compare_values(m->series[i]->values, values, m->nlabels);
+}
+
 /* Caller holds m->lock. */
 static size_t series_search(const struct metric *m, const char *const *values, bool *found)
 {
-    size_t lo = 0, hi = m->nseries;
-    *found = false;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = compare_values(m->series[mid]->values, values, m->nlabels);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return sorted_search(m->nseries, series_cmp, m, values, found);
 }
 
 static void series_free(const struct metric *m, struct series *s)

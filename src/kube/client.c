@@ -66,6 +66,20 @@ struct kube_client {
 };
 
 static _Thread_local struct kube_status last_status;
+/* Set by long-running threads (reflectors, the leader elector) so their requests end when
+ * they are asked to stop; see kube_client_set_thread_stop. */
+static _Thread_local const atomic_int *thread_stop;
+
+void kube_client_set_thread_stop(const atomic_int *stop)
+{
+    thread_stop = stop;
+}
+
+/* The stop flag that applies to a request: its own, else the calling thread's. */
+static const atomic_int *request_stop(const struct kube_http_req *rq)
+{
+    return rq->stop ? rq->stop : thread_stop;
+}
 
 const struct kube_status *kube_last_status(void)
 {
@@ -602,7 +616,8 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     (void)dlnow;
     (void)ultotal;
     (void)ulnow;
-    if (kube_client_cancelled(x->c) || (x->rq->stop && atomic_load(x->rq->stop)))
+    const atomic_int *stop = request_stop(x->rq);
+    if (kube_client_cancelled(x->c) || (stop && atomic_load(stop)))
         return 1;
     return 0;
 }
@@ -743,7 +758,7 @@ static int retry_wait(struct kube_client *c, const struct kube_http_req *rq, int
     if (retry_after_ns > d)
         d = retry_after_ns < c->opts.retry_max_ns ? retry_after_ns : c->opts.retry_max_ns;
     atomic_fetch_add(&c->st_retries, 1);
-    if (kube_client_sleep(c, d, rq->stop) < 0)
+    if (kube_client_sleep(c, d, request_stop(rq)) < 0)
         return err_set(-ECANCELED, "cancelled");
     return 0;
 }
@@ -763,7 +778,7 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, bool no_
             r = err_set(-ECANCELED, "client is shutting down");
             break;
         }
-        if ((r = rate_limit_wait(c, rq->stop)) < 0) {
+        if ((r = rate_limit_wait(c, request_stop(rq))) < 0) {
             err_set(r, "cancelled");
             break;
         }

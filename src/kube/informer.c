@@ -507,6 +507,8 @@ static void *reflector_main(void *arg)
     const char *what = ref->ns ? ref->ns : "all namespaces";
     int attempt = 0, relist_attempt = 0;
 
+    kube_client_set_thread_stop(&inf->stop); /* lists end at once on stop, too */
+
     while (!atomic_load(&inf->stop)) {
         _cleanup_json_ json_t *items = NULL;
         int r = list_all(ref, &items);
@@ -573,6 +575,8 @@ static void *reflector_main(void *arg)
 static void *resync_main(void *arg)
 {
     struct kube_informer *inf = arg;
+
+    kube_client_set_thread_stop(&inf->stop);
 
     while (kube_client_sleep(inf->c, inf->resync_ns, &inf->stop) == 0) {
         json_t *all = NULL, *obj;

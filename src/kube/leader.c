@@ -227,6 +227,8 @@ static void *elector_main(void *arg)
     struct kube_leader *le = arg;
     char last_holder[256] = "";
 
+    kube_client_set_thread_stop(&le->stop);
+
     while (!atomic_load(&le->stop)) {
         /* Candidate. */
         int64_t started;

@@ -46,15 +46,19 @@ int kube_shutdown_wait(int64_t timeout_ns)
         if (got)
             return got > 0 ? got : SIGTERM;
         int64_t left = deadline - time_mono_ns();
-        if (left <= 0)
-            return 0;
+        if (left < 0)
+            left = 0;
+        /* Always look at least once, so a zero timeout polls for a pending signal. */
         int64_t slice = left < 200 * NS_PER_MS ? left : 200 * NS_PER_MS;
         struct timespec ts = {.tv_sec = slice / NS_PER_SEC, .tv_nsec = slice % NS_PER_SEC};
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig > 0) {
             int zero = 0;
             atomic_compare_exchange_strong(&shutdown_signal, &zero, sig);
+            continue;
         }
+        if (left == 0)
+            return 0;
     }
 }
 

@@ -245,3 +245,18 @@ def test_a_server_answering_410_forever_does_not_cause_a_relist_storm(sim, kt):
     inf.wait_for(lambda l: l.get("key") == "%s/b" % ns, timeout=15, what="recovery")
     lines, final = finish(inf)
     assert final["final"] == server_state(sim, ns)
+
+
+def test_stop_is_prompt_while_a_list_waits_on_retry_after(sim, kt):
+    ns = new_ns(kt)
+    sim.faults({"verb": "list", "pathPrefix": "/api/v1/namespaces/%s/" % ns, "code": 503, "retryAfter": 30,
+                "count": -1})
+    try:
+        inf = kt.start("informer", "configmaps", "--ns", ns)
+        time.sleep(1.5)  # the list was answered 503 and now waits 30s before retrying
+        assert not [l for l in inf.events() if l.get("synced")]
+        t0 = time.time()
+        inf.stop(timeout=20)
+        assert time.time() - t0 < 3, "stop took %.1fs" % (time.time() - t0)
+    finally:
+        sim.request("DELETE", "/_okdsim/faults", token=None)

@@ -25,6 +25,7 @@
 #define ISTRIGGER_KUBE_CLIENT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,6 +66,11 @@ struct kube_client_stats {
     unsigned long retries;     /* exchanges repeated after 429/5xx/connect failures */
 };
 void kube_client_get_stats(struct kube_client *c, struct kube_client_stats *out);
+
+/* Make every request made by the calling thread end with -ECANCELED (within about a second,
+ * also while waiting for the rate limiter or a retry) once *stop becomes non-zero; NULL
+ * removes it. For threads that must stop promptly (reflectors, the leader elector). */
+void kube_client_set_thread_stop(const atomic_int *stop);
 
 /* Free the client. No request may be in flight. NULL is fine. */
 void kube_client_free(struct kube_client *c);

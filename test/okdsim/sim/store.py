@@ -59,6 +59,7 @@ class Store:
         self._dirty = threading.Event()
         self.state_file = None
         self.meta = {}           # persisted server data (signing key)
+        self._save_lock = threading.Lock()
         self.commit_hooks = []   # fn(type, rt, obj) called with the lock held (CRD serving)
         threading.Thread(target=self._dispatch, name="store-dispatch", daemon=True).start()
 
@@ -440,11 +441,12 @@ class Store:
                 self.objects.setdefault((e["group"], e["resource"]), {})[(m.get("namespace", ""), m["name"])] = o
 
     def save(self, path):
-        data = self.dump()
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
+        with self._save_lock:          # the persistence thread and the final flush may race
+            data = self.dump()
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(data, f)
+            os.replace(tmp, path)
 
     def start_persistence(self, path, stop_event):
         self.state_file = path
