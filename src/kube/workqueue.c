@@ -235,6 +235,16 @@ static int64_t backoff_locked(struct workqueue *q, const char *key, bool count)
     return d < q->max_ns ? d : q->max_ns;
 }
 
+/* Give a failed add its message. */
+static int queue_error(struct workqueue *q, int r)
+{
+    if (r == -ENOMEM)
+        return err_set(r, "workqueue %s: out of memory", q->name);
+    if (r == -ECANCELED)
+        return err_set(r, "workqueue %s: shutting down", q->name);
+    return r;
+}
+
 int workqueue_add(struct workqueue *q, const char *key)
 {
     int r;
@@ -242,7 +252,7 @@ int workqueue_add(struct workqueue *q, const char *key)
     pthread_mutex_lock(&q->lock);
     r = add_locked(q, key);
     pthread_mutex_unlock(&q->lock);
-    return r == -ENOMEM ? err_set(r, "workqueue %s: out of memory", q->name) : r;
+    return queue_error(q, r);
 }
 
 int workqueue_add_after(struct workqueue *q, const char *key, int64_t delay_ns)
@@ -252,7 +262,7 @@ int workqueue_add_after(struct workqueue *q, const char *key, int64_t delay_ns)
     pthread_mutex_lock(&q->lock);
     r = add_after_locked(q, key, delay_ns);
     pthread_mutex_unlock(&q->lock);
-    return r == -ENOMEM ? err_set(r, "workqueue %s: out of memory", q->name) : r;
+    return queue_error(q, r);
 }
 
 int workqueue_add_rate_limited(struct workqueue *q, const char *key)
@@ -262,7 +272,7 @@ int workqueue_add_rate_limited(struct workqueue *q, const char *key)
     pthread_mutex_lock(&q->lock);
     r = add_after_locked(q, key, backoff_locked(q, key, true));
     pthread_mutex_unlock(&q->lock);
-    return r;
+    return queue_error(q, r);
 }
 
 void workqueue_forget(struct workqueue *q, const char *key)

@@ -215,6 +215,10 @@ def pod_command(env, workdir, port, dep, annotations=None, pod_name=POD_NAME):
         mounts.append((str(src), m["mountPath"]))
     mounts.sort(key=lambda m: m[1] == "/tmp")
     script = ["set -e", "mount -t tmpfs tmpfs /run"]
+    # The binary through a mount under /run: a checkout under /tmp would be hidden by the /tmp
+    # emptyDir below ("failed to execute /tmp/.../istrigger: No such file or directory").
+    bindir = "/run/istrigger-bin"
+    script += ["mkdir -p %s" % bindir, "mount --bind %s %s" % (os.path.dirname(binary), bindir)]
     for src, dst in mounts:
         assert dst == "/tmp" or dst.startswith("/var/run/"), "cannot emulate a mount at %s" % dst
         script += ["mkdir -p %s" % dst if dst != "/tmp" else "true", "mount --bind %s %s" % (src, dst)]
@@ -228,7 +232,7 @@ def pod_command(env, workdir, port, dep, annotations=None, pod_name=POD_NAME):
     setpriv += ["--no-new-privs"] if nnp else []
     script.append('exec %s "$@"' % " ".join(setpriv))
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "; ".join(script), "sh",
-            binary] + args, penv
+            os.path.join(bindir, os.path.basename(binary))] + args, penv
 
 
 class Pod:

@@ -2,7 +2,8 @@
 
 import datetime
 
-from . import errors, selectors
+from . import errors, metavalidation, selectors
+from .store import DNS1123_LABEL, LABEL_MSG
 from .resources import ResourceType, age, col, parse_ts, human_duration
 
 APPS_STATUS_RESETS = ("labels",)   # apps status strategies only keep spec and labels from the old object
@@ -244,11 +245,23 @@ def validate_pod_spec(spec, path, causes, job=False):
             p = "%s.%s[%d]" % (path, key, i)
             if not c.get("name"):
                 causes.append(errors.cause(p + ".name", "FieldValueRequired", "Required value"))
+            elif not DNS1123_LABEL.match(c["name"]) or len(c["name"]) > 63:
+                causes.append(errors.cause(p + ".name", "FieldValueInvalid", 'Invalid value: "%s": %s' % (
+                    c["name"], LABEL_MSG if DNS1123_LABEL.match(c["name"]) is None else
+                    "must be no more than 63 characters")))
             elif c["name"] in names:
                 causes.append(errors.cause(p + ".name", "FieldValueDuplicate", 'Duplicate value: "%s"' % c["name"]))
             names.add(c.get("name"))
             if not c.get("image"):
                 causes.append(errors.cause(p + ".image", "FieldValueRequired", "Required value"))
+            for j, port in enumerate(c.get("ports") or []):
+                cp = port.get("containerPort") if isinstance(port, dict) else None
+                pp = "%s.ports[%d].containerPort" % (p, j)
+                if not cp:
+                    causes.append(errors.cause(pp, "FieldValueRequired", "Required value"))
+                elif isinstance(cp, int) and not 1 <= cp <= 65535:
+                    causes.append(errors.cause(pp, "FieldValueInvalid", "Invalid value: %d: must be between 1 and "
+                                               "65535, inclusive" % cp))
             ipp = c.get("imagePullPolicy")
             if ipp is not None and ipp not in ("Always", "IfNotPresent", "Never"):
                 causes.append(errors.cause(p + ".imagePullPolicy", "FieldValueNotSupported",
@@ -290,6 +303,7 @@ def validate_workload(rt, obj, old, **kw):
         if isinstance(r, int) and r < 0:
             causes.append(errors.cause("spec.replicas", "FieldValueInvalid",
                                        "Invalid value: %d: must be greater than or equal to 0" % r))
+        causes += metavalidation.validate_meta(tmpl.get("metadata"), "spec.template.metadata")
         validate_pod_spec(tmpl.get("spec"), "spec.template.spec", causes)
     elif rt.kind == "Job":
         validate_pod_spec(tmpl.get("spec"), "spec.template.spec", causes, job=True)

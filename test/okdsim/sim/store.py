@@ -11,7 +11,7 @@ import re
 import threading
 import uuid
 
-from . import errors, knownfields
+from . import errors, knownfields, metavalidation
 from .resources import lookup_type  # noqa: F401  (part of the plugin API: sim.store.lookup_type)
 
 SYSTEM_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -204,14 +204,14 @@ class Store:
             if name in (".", ".."):
                 causes.append(errors.cause("metadata.name", "FieldValueInvalid", 'Invalid value: "%s": may not be '
                                            "'%s'" % (name, name)))
-            return causes
+            return causes + metavalidation.validate_meta(obj.get("metadata"))
         pattern, msg, mx = (DNS1123_LABEL, LABEL_MSG, 63) if rule == "label" else (DNS1123_SUBDOMAIN, SUBDOMAIN_MSG, 253)
         if not pattern.match(name):
             causes.append(errors.cause("metadata.name", "FieldValueInvalid", 'Invalid value: "%s": %s' % (name, msg)))
         elif len(name) > mx:
             causes.append(errors.cause("metadata.name", "FieldValueInvalid", 'Invalid value: "%s": must be no more '
                                        "than %d characters" % (name, mx)))
-        return causes
+        return causes + metavalidation.validate_meta(obj.get("metadata"))
 
     def _run_hooks(self, rt, op, obj, old, warnings, field_validation):
         knownfields.check(rt, obj, warnings, field_validation)
@@ -293,7 +293,7 @@ class Store:
                 raise errors.conflict(rt, name)
             new = self._merge_for_update(rt, old, obj, subresource)
             causes = self._run_hooks(rt, "UPDATE", new, copy.deepcopy(old), warnings, field_validation)
-            causes += self._finalizer_rules(old, new)
+            causes = metavalidation.validate_meta(new.get("metadata")) + causes + self._finalizer_rules(old, new)
             if causes:
                 raise errors.invalid(rt, name, causes)
             if rt.has_generation and subresource is None:

@@ -398,8 +398,9 @@ def test_json_patch_ops(sim, ns):
     st, _, o = sim.request("PATCH", cm_path(ns, "jp"), [
         {"op": "add", "path": "/data/b", "value": "2"}, {"op": "test", "path": "/data/a", "value": "1"},
         {"op": "copy", "from": "/data/a", "path": "/data/c"}, {"op": "move", "from": "/data/b", "path": "/data/d"},
-        {"op": "remove", "path": "/data/a"}, {"op": "add", "path": "/metadata/labels", "value": {"x~y/z": "1"}}], JP)
-    assert st == 200 and o["data"] == {"c": "1", "d": "2"} and o["metadata"]["labels"] == {"x~y/z": "1"}
+        {"op": "remove", "path": "/data/a"}, {"op": "add", "path": "/metadata/labels", "value": {}},
+        {"op": "add", "path": "/metadata/labels/example.com~1x", "value": "1"}], JP)
+    assert st == 200 and o["data"] == {"c": "1", "d": "2"} and o["metadata"]["labels"] == {"example.com/x": "1"}
     st, _, body = sim.request("PATCH", cm_path(ns, "jp"), [{"op": "remove", "path": "/data/zzz"}], JP)
     assert st == 422
 
@@ -564,3 +565,30 @@ def test_generate_name_preconditions_partial_metadata_and_watch_paths(sim, ns):
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [("ADDED", name)]
     st, _, body = sim.request("DELETE", cm_path(ns, name), {"preconditions": {"uid": o["metadata"]["uid"]}})
     assert st == 200 and body["status"] == "Success" and body["details"]["uid"] == o["metadata"]["uid"]
+
+
+def test_label_annotation_and_container_validation(sim, ns):
+    st, _, body = sim.request("POST", cm_path(ns), {"metadata": {"name": "lbl", "labels": {"ok": "bad value!",
+                                                                                         "bad key!": "x"},
+                                                               "annotations": {"UPPER/ok": "1"}}})
+    assert st == 422
+    assert [(c["field"], c["message"]) for c in body["details"]["causes"]] == [
+        ("metadata.labels", 'Invalid value: "bad key!": name part must consist of alphanumeric characters, \'-\', '
+                            "'_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or "
+                            "'my.name',  or '123-abc', regex used for validation is "
+                            "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"),
+        ("metadata.labels", 'Invalid value: "bad value!": a valid label must be an empty string or consist of '
+                            "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
+                            "character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+                            "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")]
+    create(sim, cm_path(ns), {"metadata": {"name": "lbl2", "labels": {"example.com/a": ""}}})
+    st, _, body = sim.request("PATCH", cm_path(ns, "lbl2"), {"metadata": {"labels": {"v": "x" * 64}}}, MP)
+    assert st == 422 and body["details"]["causes"][0]["message"].endswith(": must be no more than 63 characters")
+    d = deployment("val", containers=[{"name": "Web", "image": "i", "ports": [{"containerPort": 70000}]}])
+    st, _, body = sim.request("POST", dep_path(ns), d)
+    assert st == 422
+    msgs = {c["field"]: c["message"] for c in body["details"]["causes"]}
+    assert msgs["spec.template.spec.containers[0].name"].startswith(
+        'Invalid value: "Web": a lowercase RFC 1123 label must consist of')
+    assert msgs["spec.template.spec.containers[0].ports[0].containerPort"] == \
+        "Invalid value: 70000: must be between 1 and 65535, inclusive"
