@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DEFAULT_AUTH_RESOURCE "get imagetriggerconfigs.istrigger.io"
+
 static int kube_review(void *ctx, const char *review, const json_t *request, json_t **reply)
 {
     struct kube_client *c = ctx;
@@ -55,11 +57,13 @@ int cli_run_http_start(struct operator* op, struct http_server **out)
         return err_wrap(r, "--auth");
     o.auth_backend.create = kube_review;
     o.auth_backend.ctx = op->kube;
-    if (cfg->auth_resource && *cfg->auth_resource) {
-        if ((r = http_auth_parse_resource(cfg->auth_resource, &res, &res_storage)) < 0)
-            return err_wrap(r, "--auth-resource");
-        o.page_resource = &res;
-    }
+    /* Never fall back to the URL for the page and the API: every authenticated user may get
+     * URLs under /api/ (system:discovery). An empty value means the default. */
+    const char *attr =
+        cfg->auth_resource && *cfg->auth_resource ? cfg->auth_resource : DEFAULT_AUTH_RESOURCE;
+    if ((r = http_auth_parse_resource(attr, &res, &res_storage)) < 0)
+        return err_wrap(r, "--auth-resource");
+    o.page_resource = &res;
     r = http_server_start(&o, out); /* copies the resource attribute */
     free(res_storage);
     if (r < 0)

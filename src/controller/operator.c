@@ -59,7 +59,6 @@ void operator_config_defaults(struct operator_config *c)
     c->kube_qps = 20;
     c->kube_burst = 40;
     c->auth = "kubernetes";
-    c->auth_resource = "get imagetriggerconfigs.istrigger.io";
 }
 
 static void free_strv(char **v)

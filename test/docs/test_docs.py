@@ -270,7 +270,7 @@ def emitted_reasons():
     header = (ROOT / "include" / "istrigger" / "controller" / "sync.h").read_text()
     reasons |= set(re.findall(r'#define SYNC_REASON_\w+\s+"(\w+)"', header))
     # reason_of(): the registry failure reasons of PollFailed
-    sync = (ctrl / "sync_controller.c").read_text()
+    sync = (ctrl / "sync_poller.c").read_text()
     body = sync[sync.index("static const char *reason_of"):]
     reasons |= set(re.findall(r'return "(\w+)";', body[:body.index("\n}\n")]))
     # ImageTrigger condition reasons (trigger_status.c) and trigger states (trigger_plan.c)

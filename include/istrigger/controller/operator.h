@@ -88,7 +88,8 @@ struct operator_config {
     int kube_burst;
     /* HTTP surface (issue 7, src/cli/run_http.c) */
     const char *auth;          /* "kubernetes" (default) or "none" */
-    const char *auth_resource; /* SubjectAccessReview resource for the page and API */
+    const char *auth_resource; /* SubjectAccessReview resource for the page and API;
+                                  NULL/"": get imagetriggerconfigs.istrigger.io */
     const char *tls_cert_file; /* serving certificate and key (PEM), or NULL for plain HTTP */
     const char *tls_key_file;
     bool console_dashboard; /* create/update the console dashboard ConfigMap */
