@@ -55,3 +55,32 @@ def root(registry):
         h = hashlib.sha512(doc.encode()).hexdigest()[:64].upper()
         out[gv_path(g, v)] = {"serverRelativeURL": "/openapi/v3/%s?hash=%s" % (gv_path(g, v), h)}
     return {"paths": out}
+
+
+# OpenAPI v2 (/openapi/v2): what kubectl before 1.23 fetches for client-side validation, as protobuf
+# (gnostic openapi_v2.Document) or JSON. Like the v3 documents it publishes no schemas; kubectl then
+# skips its own validation of every kind and the server validates (strict field validation).
+V2_PROTO = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+V2_INFO = {"title": "Kubernetes", "version": "v1.26.4"}
+
+
+def v2_json():
+    return {"swagger": "2.0", "info": dict(V2_INFO), "paths": {}, "definitions": {}}
+
+
+def _pb_field(num, payload):
+    """A length-delimited protobuf field (wire type 2)."""
+    key = (num << 3) | 2
+    n = len(payload)
+    out = bytearray([key])
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out) + payload
+
+
+def v2_proto():
+    """Document{swagger=1, info=2 {title=1, version=2}, paths=8 {}, definitions=9 {}}."""
+    info = _pb_field(1, V2_INFO["title"].encode()) + _pb_field(2, V2_INFO["version"].encode())
+    return _pb_field(1, b"2.0") + _pb_field(2, info) + _pb_field(8, b"") + _pb_field(9, b"")

@@ -263,6 +263,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             return self.send_json(200, e)
         if parts[0] == "apis" and len(parts) == 3 and parts[2] in reg.versions(parts[1]):
             return self.send_json(200, resource_list(reg, parts[1], parts[2]))
+        if p == "/openapi/v2":
+            if openapi.V2_PROTO in (self.headers.get("Accept") or ""):
+                return self.send_json(200, openapi.v2_proto(), ctype="application/octet-stream")
+            return self.send_json(200, openapi.v2_json())
         if p == "/openapi/v3":
             return self.send_json(200, openapi.root(reg))
         if p.startswith("/openapi/v3/"):

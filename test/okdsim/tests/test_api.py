@@ -255,6 +255,41 @@ def test_crd_serving_and_discovery(sim, things):
     assert st in (201, 409) and sim.request("GET", "/apis/api.example/v1/globals/g1")[2]["anything"] == {"goes": 1}
 
 
+def _pb_fields(data):
+    """Length-delimited fields of a protobuf message: {number: [payload, ...]} (the reader fails on any
+    other wire type, which the document must not use)."""
+    out, i = {}, 0
+    while i < len(data):
+        key = data[i]
+        i += 1
+        assert key & 7 == 2, "wire type %d" % (key & 7)
+        n = shift = 0
+        while True:
+            b = data[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        out.setdefault(key >> 3, []).append(data[i:i + n])
+        i += n
+    assert i == len(data)
+    return out
+
+
+def test_openapi_v2_for_old_kubectl(sim):
+    """kubectl before 1.23 fetches /openapi/v2 as protobuf before every apply/create and gives up on a 404."""
+    st, h, doc = sim.request("GET", "/openapi/v2")
+    assert st == 200 and doc["swagger"] == "2.0" and doc["definitions"] == {} and doc["info"]["title"] == "Kubernetes"
+    st, h, raw = sim.request("GET", "/openapi/v2",
+                             headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"},
+                             raw=True)
+    assert st == 200 and h["Content-Type"] == "application/octet-stream"
+    f = _pb_fields(raw.encode())
+    assert f[1] == [b"2.0"] and f[8] == [b""] and f[9] == [b""]
+    assert _pb_fields(f[2][0]) == {1: [b"Kubernetes"], 2: [b"v1.26.4"]}
+
+
 def test_crd_schema_validation_names_every_field(sim, ns, things):
     st, _, body = sim.request("POST", things % ns, {
         "apiVersion": "api.example/v1", "kind": "Thing", "metadata": {"name": "t1"},
