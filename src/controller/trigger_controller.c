@@ -10,7 +10,10 @@
  *      the ImageTriggers on the same target, and send the merge patch when there is one; a 409
  *      (stale resourceVersion) re-reads the workload from the API and plans again.
  *   3. Claim or release lookupPolicy.local on source streams.
- *   4. Status (trigger_status_build) and events, written only on change.
+ *   4. Status (trigger_status_build) and events, written only on change. "Change" is judged
+ *      against the status this controller last wrote while the cache has not yet seen that
+ *      write (same resourceVersion as the copy it was computed from), so two reconciles before
+ *      the watch catches up neither patch twice nor record the same event twice.
  * Watches wake it: the ImageTrigger itself, its target (so a stripped annotation is put back
  * and a target created later gets its triggers), and its source streams (a stream created or
  * imported later resolves).
@@ -63,6 +66,10 @@ struct trigger_controller {
     bool (*may_write)(void *ctx);
     void *may_write_ctx;
     bool running;
+    /* key -> {"rv": resourceVersion the status was computed from, "status": what was written}.
+     * Owned; guarded by written_lock (workers reconcile different keys at once). */
+    json_t *written;
+    pthread_mutex_t written_lock;
     pthread_t starter; /* waits for the caches, then starts the workers */
     bool has_starter;
 };
@@ -484,30 +491,65 @@ static void emit_transition_events(struct trigger_controller *tc, const json_t *
     }
 }
 
-/* Patch status when it differs from the cached one: 1 written, 0 unchanged, or -errno. */
-static int write_status(struct trigger_controller *tc, const json_t *it, json_t *status)
+/* The status the API holds as far as this controller knows: the one it wrote last when the
+ * cached copy `it` is still the one that write was computed from, else the cached one. NEW. */
+static json_t *known_status(struct trigger_controller *tc, const char *key, const json_t *it)
+{
+    const char *rv = jsonx_str(it, "metadata", "resourceVersion") ?: "";
+    json_t *w, *st = NULL;
+
+    pthread_mutex_lock(&tc->written_lock);
+    w = json_object_get(tc->written, key);
+    if (w && !strcmp(jsonx_str(w, "rv") ?: "", rv))
+        st = json_incref(json_object_get(w, "status"));
+    else if (w) /* the cache has moved past that write */
+        json_object_del(tc->written, key);
+    pthread_mutex_unlock(&tc->written_lock);
+    return st ? st : json_incref(json_object_get(it, "status"));
+}
+
+static void forget_status(struct trigger_controller *tc, const char *key)
+{
+    pthread_mutex_lock(&tc->written_lock);
+    json_object_del(tc->written, key);
+    pthread_mutex_unlock(&tc->written_lock);
+}
+
+/* Patch status when it differs from `known` (known_status): 1 written, 0 unchanged, -errno. */
+static int write_status(struct trigger_controller *tc, const char *key, const json_t *it,
+                        const json_t *known, json_t *status)
 {
     const char *ns = jsonx_str(it, "metadata", "namespace");
     const char *name = jsonx_str(it, "metadata", "name");
-    _cleanup_json_ json_t *patch = NULL;
+    _cleanup_json_ json_t *patch = NULL, *w = NULL;
 
     int r;
 
-    if (jsonx_equal(status, json_object_get(it, "status")))
+    if (jsonx_equal(status, known))
         return 0;
     patch = json_pack("{s:O}", "status", status);
     if (!patch)
         return -ENOMEM;
     r = kube_patch(tc->client, KUBE_RES_IMAGETRIGGERS, ns, name, KUBE_PATCH_MERGE, patch, "status",
                    NULL);
-    return r < 0 ? r : 1;
+    if (r < 0) {
+        forget_status(tc, key); /* not known what the API holds now: trust the cache again */
+        return r;
+    }
+    w = json_pack("{s:s, s:O}", "rv", jsonx_str(it, "metadata", "resourceVersion") ?: "", "status",
+                  status);
+    pthread_mutex_lock(&tc->written_lock);
+    if (!w || json_object_set(tc->written, key, w) < 0)
+        json_object_del(tc->written, key);
+    pthread_mutex_unlock(&tc->written_lock);
+    return 1;
 }
 
 int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
 {
     _cleanup_json_ json_t *it = kube_cache_get_by_key(tc->triggers, key);
     _cleanup_json_ json_t *wl = NULL, *peers = NULL, *streams = NULL, *status = NULL;
-    _cleanup_json_ json_t *keep = json_object();
+    _cleanup_json_ json_t *known = NULL, *keep = json_object();
     struct trigger_workload_plan plan = {0};
     struct trigger_observation obs = {0};
     const char *kind, *target, *ns;
@@ -521,6 +563,7 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
         return 0; /* a standby replica; enqueue_all runs when it starts leading */
     if (!it || jsonx_str(it, "metadata", "deletionTimestamp")) {
         _cleanup_json_ json_t *ghost = NULL;
+        forget_status(tc, key);
         if (!it) {
             _cleanup_free_ char *gns = NULL, *gname = NULL;
             if (kube_key_split(key, &gns, &gname) < 0)
@@ -599,12 +642,15 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
     r = release_streams(tc, key, keep);
 
     obs.streams = streams;
+    known = known_status(tc, key, it);
+    obs.known_status = known;
     status = trigger_status_build(it, &obs, time_real_ns());
     trigger_workload_plan_clear(&plan);
     if (!status)
         return -ENOMEM;
-    emit_transition_events(tc, it, json_object_get(it, "status"), status);
-    r2 = write_status(tc, it, status);
+    r2 = write_status(tc, key, it, known, status);
+    if (r2 > 0)
+        emit_transition_events(tc, it, known, status);
     if (r2 < 0) {
         log_warn(key, "writing status: %s", err_msg());
         return -1;
@@ -698,6 +744,12 @@ int trigger_controller_new(const struct trigger_controller_opts *opts,
     tc->recorder = opts->recorder;
     tc->may_write = opts->may_write;
     tc->may_write_ctx = opts->may_write_ctx;
+    pthread_mutex_init(&tc->written_lock, NULL);
+    tc->written = json_object();
+    if (!tc->written) {
+        free(tc);
+        return -ENOMEM;
+    }
     h.ctx = tc;
     if ((r = new_informer(tc, KUBE_RES_IMAGETRIGGERS, opts, "imagetriggers", &tc->triggers)) ||
         (r = kube_informer_add_index(tc->triggers, INDEX_TARGET, index_target)) ||
@@ -815,5 +867,7 @@ void trigger_controller_free(struct trigger_controller *tc)
     for (int k = 0; k < NKINDS; k++)
         kube_informer_free(tc->workloads[k]);
     kube_informer_free(tc->streams);
+    json_decref(tc->written);
+    pthread_mutex_destroy(&tc->written_lock);
     free(tc);
 }

@@ -78,7 +78,8 @@ static void resolve_trigger(json_t *t, const json_t *trig, const char *ns, const
 json_t *trigger_status_build(const json_t *it, const struct trigger_observation *obs,
                              int64_t now_real_ns)
 {
-    const json_t *old_status = json_object_get(it, "status");
+    const json_t *old_status =
+        obs->known_status ? obs->known_status : json_object_get(it, "status");
     const char *ns = jsonx_str(it, "metadata", "namespace");
     const char *kind = jsonx_str(it, "spec", "target", "kind");
     const char *target = jsonx_str(it, "spec", "target", "name");

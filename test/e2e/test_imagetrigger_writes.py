@@ -1,5 +1,8 @@
 """How istrigger writes: merge patches only when something would change, and a 409 Conflict
 (someone else wrote the workload in between) is retried on a fresh read."""
+import json
+import time
+
 from imagetrigger_env import TRIGGERS, annotation, entry, image_trigger, tenv, wait_for, workload  # noqa: F401
 
 
@@ -78,3 +81,47 @@ def test_deleted_while_operator_down_is_cleaned_up_on_restart(tenv):
         tenv.op.start()
     tenv.wait_annotation("Deployment", ns, "api", None)
     wait_for(lambda: tenv.get("ImageTrigger", ns, "api") is None, 15, what="ImageTrigger gone")
+
+
+def test_one_status_write_and_one_event_per_change_while_the_watch_lags(tenv):
+    """Reconciles that run before the ImageTrigger watch delivers the operator's own status write
+    (a slow watch cache) neither write the status again nor record its events twice."""
+    ns = tenv.new_namespace("lag")
+    tenv.apply(workload("Deployment", ns, "api", ["web"]))
+    tenv.apply(image_trigger(ns, "api", "Deployment", "api",
+                             [{"from": {"name": "app:v1"}, "containers": ["web"]}]))
+    tenv.wait_condition(ns, "api", "ImagesResolved", "False", "StreamNotFound")
+    tenv.wait_observed(ns, "api")
+    it = "/apis/istrigger.io/v1alpha1/namespaces/%s/imagetriggers/api" % ns
+    marker = 'object="%s/api" msg="reconciled: ' % ns
+    lag = 20
+    t0 = time.monotonic()
+    tenv.sim.faults({"pathPrefix": "/apis/istrigger.io/", "watchLag": lag})
+    try:
+        pull_spec = tenv.imported_stream(ns, "app", "v1")
+        # Through the API (not the operator's lagging cache): the change is written.
+        tenv.wait_condition(ns, "api", "Ready", "True")
+        tenv.sim.requests(reset=True)
+        for i in range(3):  # the Deployment is watched without lag: each label wakes a reconcile
+            before = tenv.op.log().count(marker)
+            tenv.kubectl("label", "deployment", "api", "-n", ns, "--overwrite", "poke=%d" % i,
+                         check=True)
+            wait_for(lambda: tenv.op.log().count(marker) > before, 5,
+                     what="a reconcile of %s/api" % ns)
+        # Still inside the lag: those reconciles saw the old status in the cache.
+        assert time.monotonic() - t0 < lag, "too slow to test inside the watch lag"
+        assert _requests(tenv, it + "/status", "patch") == []
+    finally:
+        tenv.sim.request("DELETE", "/_okdsim/faults", token=None)
+    tenv.wait_image("Deployment", ns, "api", "web", pull_spec)
+    assert tenv.get("ImageTrigger", ns, "api")["status"]["triggers"][0]["image"] == pull_spec
+
+    def mine():
+        evs = json.loads(tenv.kubectl("get", "events", "-n", ns, "-o", "json",
+                                      check=True).stdout)["items"]
+        return [e for e in evs if e["involvedObject"].get("kind") == "ImageTrigger"
+                and e["reason"] in ("Ready", "ImageResolved")]
+    events = wait_for(lambda: len(mine()) >= 2 and mine(), 10, what="Ready and ImageResolved events")
+    assert sorted(e["reason"] for e in events) == ["ImageResolved", "Ready"], events
+    assert all(e.get("count", 1) == 1 for e in events), events
+    assert pull_spec in [e for e in events if e["reason"] == "ImageResolved"][0]["message"]

@@ -136,6 +136,27 @@ static void test_transition_time_kept_while_unchanged(void **state)
     free(t1);
 }
 
+/* The controller passes the status it wrote itself while its cache still holds an older copy:
+ * times come from that one, so a second reconcile on the stale copy builds the same status. */
+static void test_known_status_wins_over_a_stale_cached_one(void **state)
+{
+    (void)state;
+    _cleanup_json_ json_t *it = load(IT);
+    _cleanup_json_ json_t *streams = streams_both_imported();
+    struct trigger_observation obs = {.target_found = false, .streams = streams};
+    _cleanup_json_ json_t *stale = trigger_status_build(it, &obs, 1700000000LL * NS_PER_SEC);
+
+    json_object_set(it, "status", stale);
+    obs.target_found = true;
+    _cleanup_json_ json_t *written = trigger_status_build(it, &obs, 1800000000LL * NS_PER_SEC);
+    assert_string_not_equal(cond(written, "Ready", "lastTransitionTime"),
+                            cond(stale, "Ready", "lastTransitionTime"));
+
+    obs.known_status = written; /* `it` still carries `stale` */
+    _cleanup_json_ json_t *again = trigger_status_build(it, &obs, 1800000100LL * NS_PER_SEC);
+    assert_true(jsonx_equal(again, written));
+}
+
 static void test_invalid_foreign_annotation_is_actionable(void **state)
 {
     (void)state;
@@ -157,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_missing_target_says_it_will_be_applied_later),
         cmocka_unit_test(test_conflict_and_unimported_tag_are_reported),
         cmocka_unit_test(test_transition_time_kept_while_unchanged),
+        cmocka_unit_test(test_known_status_wins_over_a_stale_cached_one),
         cmocka_unit_test(test_invalid_foreign_annotation_is_actionable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

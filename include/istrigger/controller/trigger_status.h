@@ -22,15 +22,17 @@
 
 struct trigger_observation {
     bool target_found;
-    int apply_err;         /* 0, or the error of planning/patching the workload */
-    const char *apply_msg; /* its message (err_msg) when apply_err != 0 */
-    const json_t *claims;  /* trigger_workload_plan.claims, or NULL */
-    const json_t *streams; /* object "NS/NAME" -> ImageStream for every source stream that
-                              exists (borrowed) */
+    int apply_err;              /* 0, or the error of planning/patching the workload */
+    const char *apply_msg;      /* its message (err_msg) when apply_err != 0 */
+    const json_t *claims;       /* trigger_workload_plan.claims, or NULL */
+    const json_t *streams;      /* object "NS/NAME" -> ImageStream for every source stream that
+                                   exists (borrowed) */
+    const json_t *known_status; /* the status the API holds, to keep times from (borrowed);
+                                   NULL: the ImageTrigger's own .status */
 };
 
-/* The new status object for ImageTrigger `it` (whose current .status supplies the times to
- * keep). NEW reference, or NULL on ENOMEM. */
+/* The new status object for ImageTrigger `it` (obs->known_status, else its .status, supplies
+ * the times to keep). NEW reference, or NULL on ENOMEM. */
 json_t *trigger_status_build(const json_t *it, const struct trigger_observation *obs,
                              int64_t now_real_ns);
 

@@ -16,7 +16,8 @@ MESSAGES = {429: "Too many requests, please try again later.",
 class Faults:
     """Rules: {"path" | "pathPrefix", "method"?, "verb"?, "count", "code"?, "retryAfter"?, "delay"?,
     "message"?, "reason"?}. A rule with a code makes matching requests fail; with only a delay it slows
-    them. count -1 means until cleared."""
+    them. count -1 means until cleared. A rule with "watchLag" (seconds) holds every event of the watches
+    on matching paths that long before sending it (a slow watch cache); it lasts until cleared."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -47,6 +48,8 @@ class Faults:
         fail, delay = None, 0.0
         with self.lock:
             for r in list(self.rules):
+                if r.get("watchLag"):
+                    continue
                 if r.get("path") and r["path"] != path:
                     continue
                 if r.get("pathPrefix") and not path.startswith(r["pathPrefix"]):
@@ -68,6 +71,20 @@ class Faults:
                     if r["count"] == 0:
                         self.rules.remove(r)
         return fail, delay
+
+    def watch_lag(self, path):
+        """Seconds a watch on path holds each event (the largest matching watchLag rule), or 0."""
+        lag = 0.0
+        with self.lock:
+            for r in self.rules:
+                if not r.get("watchLag"):
+                    continue
+                if r.get("path") and r["path"] != path:
+                    continue
+                if r.get("pathPrefix") and not path.startswith(r["pathPrefix"]):
+                    continue
+                lag = max(lag, float(r["watchLag"]))
+        return lag
 
     def record(self, verb, resource, path, user):
         with self.lock:

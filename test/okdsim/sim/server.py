@@ -696,12 +696,26 @@ class ApiHandler(BaseHTTPRequestHandler):
                     raise errors.bad_request('invalid resource version "%s"' % rv_param)
             next_bookmark = min(deadline - 2, time.time() + sim.options.bookmark_interval)
             epoch = 0
+            seen_at = {}  # rv -> when this watch first saw the event (for watchLag faults)
+            held = 0.0
             while not w.closed and not self.server.stopping:
                 try:
                     evs, cur = store.events_since(rt, last)
                 except errors.ApiError as e:
                     send("ERROR", {k: v for k, v in e.status().items() if k != "details"})
                     break
+                lag, held = sim.faults.watch_lag(req.path), 0.0
+                if lag > 0:
+                    now = time.time()
+                    for i, ev in enumerate(evs):
+                        age = now - seen_at.setdefault(ev.rv, now)
+                        if age < lag:
+                            held = lag - age
+                            evs = evs[:i]
+                            break
+                    else:
+                        seen_at.clear()
+                    cur = evs[-1].rv if evs else last
                 for ev in evs:
                     old_m, new_m = matches(ev.prev), matches(ev.obj)
                     if ev.type == "ADDED" and new_m:
@@ -729,8 +743,8 @@ class ApiHandler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     return
                 with store.cond:
-                    if store.rv == cur and not w.closed:
-                        store.cond.wait(min(0.5, max(0.01, deadline - time.time())))
+                    if (store.rv == cur or held) and not w.closed:
+                        store.cond.wait(min(held or 0.5, 0.5, max(0.01, deadline - time.time())))
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
