@@ -128,6 +128,17 @@ static void collect_metrics(void *vctl)
     metrics_set(ctl->m.c->leader, operator_is_leader(ctl->op) ? 1.0 : 0.0);
 }
 
+/* /readyz: leader and followers alike are ready once the ImageStream cache holds a full list
+ * (a follower that takes over then starts from a warm cache). */
+static bool stream_cache_synced(void *vctl, struct strbuf *why)
+{
+    struct sync_controller *ctl = vctl;
+    if (kube_informer_has_synced(ctl->informer))
+        return true;
+    strbuf_puts(why, "ImageStream cache not synced");
+    return false;
+}
+
 static json_t *sources_snapshot(void *vctl)
 {
     struct sync_controller *ctl = vctl;
@@ -235,7 +246,8 @@ int sync_controller_start(struct operator* op)
         (rc = operator_add_listener(op, settings_changed, ctl)) < 0 ||
         (rc = metrics_add_collector(collect_metrics, ctl)) < 0 ||
         (rc = status_register_provider("sources", sources_snapshot, ctl)) < 0 ||
-        (rc = status_register_provider("imports", imports_snapshot, ctl)) < 0)
+        (rc = status_register_provider("imports", imports_snapshot, ctl)) < 0 ||
+        (rc = status_add_ready_check("imagestream-cache", stream_cache_synced, ctl)) < 0)
         return err_wrap(rc, "setting up the sync controller");
     if ((rc = kube_informer_start(ctl->informer)) < 0 || (rc = workqueue_start(ctl->queue)) < 0)
         return err_wrap(rc, "starting the sync controller");
@@ -256,6 +268,7 @@ void sync_controller_stop(struct operator* op)
     if (!ctl)
         return;
     atomic_store(&ctl->stop, true);
+    status_remove_ready_check("imagestream-cache");
     status_unregister_provider("sources");
     status_unregister_provider("imports");
     metrics_remove_collector(collect_metrics, ctl);

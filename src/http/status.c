@@ -22,6 +22,10 @@ struct provider {
     void *ctx;
 };
 
+/* Held for reading while providers and checks run, for writing while one is removed: once
+ * status_unregister_provider / status_remove_ready_check return, no call to it is in flight,
+ * so its owner may free the context. */
+static pthread_rwlock_t call_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
 static struct provider providers[MAX_PROVIDERS];
 static size_t nproviders;
@@ -80,6 +84,7 @@ int status_register_provider(const char *name, status_snapshot_fn fn, void *ctx)
 
 void status_unregister_provider(const char *name)
 {
+    pthread_rwlock_wrlock(&call_lock);
     pthread_mutex_lock(&status_lock);
     struct provider *p = name ? find_provider(name) : NULL;
     if (p) {
@@ -88,13 +93,16 @@ void status_unregister_provider(const char *name)
         nproviders--;
     }
     pthread_mutex_unlock(&status_lock);
+    pthread_rwlock_unlock(&call_lock);
 }
 
 json_t *status_snapshot(const char *name)
 {
     struct provider copy = {0};
     bool found = false;
+    json_t *snap;
 
+    pthread_rwlock_rdlock(&call_lock);
     pthread_mutex_lock(&status_lock);
     struct provider *p = name ? find_provider(name) : NULL;
     if (p) {
@@ -102,7 +110,9 @@ json_t *status_snapshot(const char *name)
         found = true;
     }
     pthread_mutex_unlock(&status_lock);
-    return found ? copy.fn(copy.ctx) : NULL;
+    snap = found ? copy.fn(copy.ctx) : NULL;
+    pthread_rwlock_unlock(&call_lock);
+    return snap;
 }
 
 json_t *status_snapshot_all(void)
@@ -111,6 +121,7 @@ json_t *status_snapshot_all(void)
     size_t n;
     json_t *all = json_object();
 
+    pthread_rwlock_rdlock(&call_lock);
     pthread_mutex_lock(&status_lock);
     n = nproviders;
     memcpy(copy, providers, n * sizeof(*copy));
@@ -119,6 +130,7 @@ json_t *status_snapshot_all(void)
         json_t *snap = copy[i].fn(copy[i].ctx);
         json_object_set_new(all, copy[i].name, snap ? snap : json_null());
     }
+    pthread_rwlock_unlock(&call_lock);
     return all;
 }
 
@@ -174,6 +186,22 @@ int status_add_ready_check(const char *name, bool (*check)(void *ctx, struct str
     return r;
 }
 
+void status_remove_ready_check(const char *name)
+{
+    pthread_rwlock_wrlock(&call_lock);
+    pthread_mutex_lock(&status_lock);
+    for (size_t i = 0; name && i < nready_checks; i++) {
+        if (strcmp(ready_checks[i].name, name) == 0) {
+            memmove(ready_checks + i, ready_checks + i + 1,
+                    (nready_checks - i - 1) * sizeof(*ready_checks));
+            nready_checks--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&status_lock);
+    pthread_rwlock_unlock(&call_lock);
+}
+
 bool status_is_ready(struct strbuf *why)
 {
     struct ready_check copy[MAX_READY_CHECKS];
@@ -181,12 +209,14 @@ bool status_is_ready(struct strbuf *why)
     size_t n;
     bool flag, ready;
 
+    pthread_rwlock_rdlock(&call_lock);
     pthread_mutex_lock(&status_lock);
     flag = ready_flag;
     n = nready_checks;
     memcpy(copy, ready_checks, n * sizeof(*copy));
     pthread_mutex_unlock(&status_lock);
     if (!flag) {
+        pthread_rwlock_unlock(&call_lock);
         if (why)
             strbuf_puts(why, "starting");
         return false;
@@ -201,6 +231,7 @@ bool status_is_ready(struct strbuf *why)
                           strbuf_str(&reason));
         ready = false;
     }
+    pthread_rwlock_unlock(&call_lock);
     strbuf_free(&reason);
     return ready;
 }

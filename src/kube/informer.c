@@ -79,6 +79,7 @@ struct kube_informer {
     size_t nsynced;
 
     atomic_ulong st_lists, st_watches, st_events, st_relists_410, st_failures;
+    atomic_int list_err; /* -errno of the last failed list, 0 after a successful one */
 };
 
 /* ---- keys ---- */
@@ -515,12 +516,14 @@ static void *reflector_main(void *arg)
         if (r == -ECANCELED)
             break;
         if (r < 0) {
+            atomic_store(&inf->list_err, r);
             log_warn(inf->name, "list in %s failed: %s", what, err_msg());
             if (!backoff(ref, &attempt))
                 break;
             continue;
         }
         atomic_fetch_add(&inf->st_lists, 1);
+        atomic_store(&inf->list_err, 0);
         replace(ref, items);
         mark_synced(ref);
         attempt = 0;
@@ -624,6 +627,11 @@ bool kube_informer_has_synced(struct kube_informer *inf)
     synced = inf->nsynced == inf->nrefs;
     pthread_mutex_unlock(&inf->sync_lock);
     return synced;
+}
+
+int kube_informer_list_error(struct kube_informer *inf)
+{
+    return atomic_load(&inf->list_err);
 }
 
 int kube_informer_wait_synced(struct kube_informer *inf, int64_t timeout_ns)

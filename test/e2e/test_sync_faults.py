@@ -118,3 +118,33 @@ def test_restart_imports_nothing_unchanged(env):
     time.sleep(3)
     assert isi_posts(env.requests()) == 0
     assert env.op.metric_sum("istrigger_imports_total") == 0
+
+
+def test_not_ready_until_the_imagestream_cache_is_synced(tmp_path):
+    """/readyz stays 503 and says why while the ImageStream list fails, and turns ok once it
+    works (a replica that takes over must start from a full cache)."""
+    import urllib.error
+    import urllib.request
+    e = E2E(tmp_path, None)
+    try:
+        e.sim.faults({"pathPrefix": "/apis/image.openshift.io/v1/imagestreams", "verb": "list",
+                      "code": 503, "count": -1})
+        op = e.operator()
+
+        def readyz():
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % op.port,
+                                            timeout=2) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as err:
+                return err.code, err.read().decode()
+        code, body = wait_for(lambda: (lambda r: "imagestream-cache" in r[1] and r)(readyz()),
+                              timeout=15, what="/readyz naming the ImageStream cache")
+        assert code == 503 and "ImageStream cache not synced" in body, body
+        time.sleep(2)
+        assert readyz()[0] == 503
+        e.sim.request("DELETE", "/_okdsim/faults", token=None)
+        wait_for(lambda: readyz() == (200, "ok\n"), timeout=40, what="/readyz ok")
+        assert op.alive()
+    finally:
+        e.close()

@@ -195,6 +195,12 @@ static void test_probes_metrics_page_and_api_without_auth(void **state)
     request(&r, "http", port, NULL, "/readyz", NULL, NULL);
     assert_int_equal(r.code, 200);
     reply_free(&r);
+    /* A removed check is not asked any more (its owner may free what it reads). */
+    synced = false;
+    status_remove_ready_check("informers");
+    request(&r, "http", port, NULL, "/readyz", NULL, NULL);
+    assert_int_equal(r.code, 200);
+    reply_free(&r);
 
     request(&r, "http", port, NULL, "/metrics", NULL, NULL);
     assert_int_equal(r.code, 200);

@@ -43,6 +43,8 @@ typedef json_t *(*status_snapshot_fn)(void *ctx);
 /* Register or replace the provider `name` ([a-z0-9-]+). `ctx` is not owned and must outlive
  * the registration. 0, -EINVAL (bad name) or -ENOMEM. */
 int status_register_provider(const char *name, status_snapshot_fn fn, void *ctx);
+/* Remove provider `name`; waits for calls to it in flight, so `ctx` may be freed afterwards.
+ * Must not be called from a provider or a readiness check. */
 void status_unregister_provider(const char *name);
 
 /* Call provider `name`. NEW reference, or NULL when no such provider or it returned NULL. */
@@ -62,6 +64,9 @@ json_t *status_provider_names(void);
 void status_set_ready(bool ready);
 int status_add_ready_check(const char *name, bool (*check)(void *ctx, struct strbuf *why),
                            void *ctx);
+/* Remove the readiness check `name`; like status_unregister_provider, waits for calls in
+ * flight. */
+void status_remove_ready_check(const char *name);
 /* False with the reasons ("starting", or "NAME: why; ...") appended to `why` (may be NULL). */
 bool status_is_ready(struct strbuf *why);
 

@@ -88,6 +88,10 @@ int kube_informer_start(struct kube_informer *inf);
 /* True once every reflector has finished its first full list and the cache holds it. */
 bool kube_informer_has_synced(struct kube_informer *inf);
 
+/* -errno of the last failed list (e.g. -ENOENT: the resource is not served, its CRD is not
+ * installed), or 0 when the last list succeeded or none has finished yet. */
+int kube_informer_list_error(struct kube_informer *inf);
+
 /* Block until synced, stopped, or `timeout_ns` (<0: forever). 0, -ETIMEDOUT, -ECANCELED. */
 int kube_informer_wait_synced(struct kube_informer *inf, int64_t timeout_ns);
 
