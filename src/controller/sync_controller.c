@@ -142,7 +142,11 @@ static bool stream_cache_synced(void *vctl, struct strbuf *why)
 static json_t *sources_snapshot(void *vctl)
 {
     struct sync_controller *ctl = vctl;
-    return scheduler_snapshot(ctl->sched, time_mono_ns(), time_real_ns());
+    int64_t now = time_mono_ns(), now_real = time_real_ns();
+    json_t *sources = scheduler_snapshot(ctl->sched, now, now_real);
+    if (sources)
+        sync_annotate_tag_states(ctl, sources, now, now_real);
+    return sources;
 }
 
 static json_t *imports_snapshot(void *vctl)

@@ -39,16 +39,26 @@ struct ns_keyring {
     struct keyring *kr;
 };
 
+/* A tag whose last import failed. Owns reason and message. */
 struct tag_backoff {
     int failures;
     int64_t until;
+    char *reason;  /* the import's reason (ImageStreamImport status, or the API's) */
+    char *message; /* what went wrong, for the status page */
 };
 
 struct stream_state {
-    char *warned;            /* warnings already reported, joined */
-    struct strmap *imported; /* tag -> digest we imported, until the cache shows it */
-    struct strmap *backoff;  /* tag -> struct tag_backoff */
+    char *warned;             /* warnings already reported, joined */
+    struct strmap *imported;  /* tag -> digest we imported, until the cache shows it */
+    struct strmap *backoff;   /* tag -> struct tag_backoff */
+    struct strmap *importing; /* tag -> int64_t, monotonic time its import started */
 };
+
+/* Per-tag import state for the "sources" status snapshot: adds "state" (Importing, Failing,
+ * BackingOff), "reason", "message" and "backoffUntil" to each entry of each source's "tags"
+ * whose stream has one (an import in flight, or a failed one). Takes ctl->lock. */
+void sync_annotate_tag_states(struct sync_controller *ctl, json_t *sources, int64_t now,
+                              int64_t now_real);
 
 /* Families of the metrics catalog (http/metrics_catalog.h) plus the sync controller's own. */
 struct sync_metrics {

@@ -44,7 +44,18 @@ void sync_stream_state_free(void *p)
     free(st->warned);
     strmap_free(st->imported);
     strmap_free(st->backoff);
+    strmap_free(st->importing);
     free(st);
+}
+
+static void tag_backoff_free(void *p)
+{
+    struct tag_backoff *b = p;
+    if (!b)
+        return;
+    free(b->reason);
+    free(b->message);
+    free(b);
 }
 
 static struct stream_state *state_get_locked(struct sync_controller *ctl, const char *key)
@@ -56,8 +67,9 @@ static struct stream_state *state_get_locked(struct sync_controller *ctl, const 
     if (!st)
         return NULL;
     st->imported = strmap_new(free);
-    st->backoff = strmap_new(free);
-    if (!st->imported || !st->backoff || strmap_set(ctl->states, key, st) < 0) {
+    st->backoff = strmap_new(tag_backoff_free);
+    st->importing = strmap_new(free);
+    if (!st->imported || !st->backoff || !st->importing || strmap_set(ctl->states, key, st) < 0) {
         sync_stream_state_free(st);
         return NULL;
     }
@@ -202,14 +214,18 @@ static int64_t tag_backoff_until(struct sync_controller *ctl, const char *key, c
     return until;
 }
 
-/* Record the outcome of a tag's import; after a failure returns the backoff in ms before
- * the next attempt (the caller requeues the stream then), else 0. */
+/* Record the outcome of a tag's import (reason and message say why it failed); after a
+ * failure returns the backoff in ms before the next attempt (the caller requeues the stream
+ * then), else 0. */
 static int tag_import_result(struct sync_controller *ctl, const char *key, const char *tag,
-                             const char *imported_digest, bool ok)
+                             const char *imported_digest, bool ok, const char *reason,
+                             const char *message)
 {
     int64_t delay = 0;
     pthread_mutex_lock(&ctl->lock);
     struct stream_state *st = state_get_locked(ctl, key);
+    if (st)
+        strmap_remove(st->importing, tag);
     if (st && ok) {
         strmap_remove(st->backoff, tag);
         char *d = imported_digest ? strdup(imported_digest) : NULL;
@@ -225,6 +241,10 @@ static int tag_import_result(struct sync_controller *ctl, const char *key, const
             }
         }
         if (b) {
+            free(b->reason);
+            free(b->message);
+            b->reason = strdup(reason && *reason ? reason : "ImportFailed");
+            b->message = message ? strdup(message) : NULL;
             int64_t d = IMPORT_BACKOFF_NS;
             for (int i = 0; i < b->failures && d < ctl->op->cfg.max_backoff_ns; i++)
                 d *= 2;
@@ -247,6 +267,72 @@ static int min_requeue(int a, int b)
     if (b <= 0)
         return a;
     return a < b ? a : b;
+}
+
+/* Forget the tag's failed import (`failure`: it is what the registry holds now) or its import
+ * in flight (it ended). */
+static void tag_forget(struct sync_controller *ctl, const char *key, const char *tag, bool failure)
+{
+    pthread_mutex_lock(&ctl->lock);
+    struct stream_state *st = strmap_get(ctl->states, key);
+    if (st)
+        strmap_remove(failure ? st->backoff : st->importing, tag);
+    pthread_mutex_unlock(&ctl->lock);
+}
+
+static void tag_importing(struct sync_controller *ctl, const char *key, const char *tag,
+                          int64_t now)
+{
+    pthread_mutex_lock(&ctl->lock);
+    struct stream_state *st = state_get_locked(ctl, key);
+    int64_t *since = st ? malloc(sizeof(*since)) : NULL;
+    if (since) {
+        *since = now;
+        if (strmap_set(st->importing, tag, since) < 0)
+            free(since);
+    }
+    pthread_mutex_unlock(&ctl->lock);
+}
+
+static json_t *rfc3339_at(int64_t real_ns)
+{
+    char buf[40];
+    time_format_rfc3339(real_ns, buf, sizeof(buf), false);
+    return json_string(buf);
+}
+
+void sync_annotate_tag_states(struct sync_controller *ctl, json_t *sources, int64_t now,
+                              int64_t now_real)
+{
+    size_t i, j;
+    json_t *src, *tag;
+
+    pthread_mutex_lock(&ctl->lock);
+    json_array_foreach (sources, i, src) {
+        json_array_foreach (json_object_get(src, "tags"), j, tag) {
+            char key[512];
+            snprintf(key, sizeof(key), "%s/%s", jsonx_str(tag, "namespace") ?: "",
+                     jsonx_str(tag, "imageStream") ?: "");
+            const char *t = jsonx_str(tag, "tag") ?: "";
+            struct stream_state *st = strmap_get(ctl->states, key);
+            const int64_t *since = st ? strmap_get(st->importing, t) : NULL;
+            const struct tag_backoff *b = st ? strmap_get(st->backoff, t) : NULL;
+            if (since) {
+                json_object_set_new(tag, "state", json_string("Importing"));
+                json_object_set_new(tag, "importingSince", rfc3339_at(now_real - (now - *since)));
+            } else if (b && b->failures > 0) {
+                bool waiting = b->until > now;
+                json_object_set_new(tag, "state", json_string(waiting ? "BackingOff" : "Failing"));
+                json_object_set_new(tag, "reason", json_string(b->reason ? b->reason : ""));
+                json_object_set_new(tag, "message", json_string(b->message ? b->message : ""));
+                json_object_set_new(tag, "consecutiveFailures", json_integer(b->failures));
+                if (waiting)
+                    json_object_set_new(tag, "backoffUntil",
+                                        rfc3339_at(now_real + (b->until - now)));
+            }
+        }
+    }
+    pthread_mutex_unlock(&ctl->lock);
 }
 
 /* Whether we already imported `expected` for `tag` and the cache has not caught up yet. */
@@ -311,7 +397,8 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
             char reg[256];
             registry_of(d[i].tag->from, reg, sizeof(reg));
             metrics_inc(ctl->m.c->imports, ns, reg, "failure");
-            requeue = min_requeue(requeue, tag_import_result(ctl, key, d[i].tag->tag, NULL, false));
+            requeue = min_requeue(requeue, tag_import_result(ctl, key, d[i].tag->tag, NULL, false,
+                                                             "ImportRefused", msg));
             record_import(ctl, ns, name, d[i].tag->tag, d[i].tag->from, d[i].expected,
                           d[i].tag->current_image, false, msg, -1);
             sync_stream_event(
@@ -337,7 +424,8 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
             metrics_inc(ctl->m.c->imports, ns, reg, "success");
             if (latency >= 0)
                 metrics_observe(ctl->m.c->detection_to_import, latency, reg);
-            tag_import_result(ctl, key, t->tag, res[i].image ? res[i].image : d[i].expected, true);
+            tag_import_result(ctl, key, t->tag, res[i].image ? res[i].image : d[i].expected, true,
+                              NULL, NULL);
             record_import(ctl, ns, name, t->tag, t->from, res[i].image, t->current_image, true,
                           NULL, latency);
             sync_stream_event(ctl, key, "Normal", "Imported",
@@ -347,7 +435,8 @@ static int import_tags(struct sync_controller *ctl, const char *key, const json_
                               latency >= 0 ? latency : 0.0);
         } else {
             metrics_inc(ctl->m.c->imports, ns, reg, "failure");
-            requeue = min_requeue(requeue, tag_import_result(ctl, key, t->tag, NULL, false));
+            requeue = min_requeue(requeue, tag_import_result(ctl, key, t->tag, NULL, false,
+                                                             res[i].reason, res[i].message));
             record_import(ctl, ns, name, t->tag, t->from, d[i].expected, t->current_image, false,
                           res[i].message, -1);
             sync_stream_event(ctl, key, "Warning", "ImportFailed", "importing %s from %s: %s: %s",
@@ -380,8 +469,11 @@ static int decide_and_import(struct sync_controller *ctl, const char *key, const
             log_warn(key, "tag %s: %s", t->tags[i].tag, err_msg());
             continue;
         }
-        if (!sync_tag_changed(&t->tags[i], expected) ||
-            recently_imported(ctl, key, &t->tags[i], expected))
+        if (!sync_tag_changed(&t->tags[i], expected)) {
+            tag_forget(ctl, key, t->tags[i].tag, true); /* e.g. the registry moved back */
+            continue;
+        }
+        if (recently_imported(ctl, key, &t->tags[i], expected))
             continue;
         int64_t until = tag_backoff_until(ctl, key, t->tags[i].tag);
         if (until > now) {
@@ -397,7 +489,11 @@ static int decide_and_import(struct sync_controller *ctl, const char *key, const
     int rc = 0;
     if (n > 0) {
         log_info(key, "%zu tag(s) changed in the registry; importing", n);
+        for (size_t i = 0; i < n; i++)
+            tag_importing(ctl, key, d[i].tag->tag, now);
         rc = import_tags(ctl, key, is, d, n);
+        for (size_t i = 0; i < n; i++) /* outcomes recorded clear it; early returns do not */
+            tag_forget(ctl, key, d[i].tag->tag, false);
     }
     for (size_t i = 0; i < n; i++)
         free(d[i].expected);

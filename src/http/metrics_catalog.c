@@ -55,8 +55,8 @@ void metrics_catalog_update_from_status(const json_t *sources, const json_t *ima
         const char *state = jsonx_str(src, "state") ? jsonx_str(src, "state") : "Pending";
         json_array_foreach (json_object_get(src, "tags"), j, tag) {
             ns = jsonx_str(tag, "namespace");
-            if (ns)
-                count(tags, ns, state);
+            if (ns) /* a tag's own import state outranks its source's poll state */
+                count(tags, ns, jsonx_str(tag, "state") ? jsonx_str(tag, "state") : state);
         }
     }
     json_array_foreach (imagetriggers, i, it) {
@@ -107,9 +107,10 @@ static void catalog_register(void)
         "HTTP exchanges with registries and their token servers, by host, kind and status code "
         "(0: no answer).",
         registry_kind_code);
-    catalog.tracked_tags =
-        metrics_gauge("istrigger_tracked_tags",
-                      "Tracked ImageStream tags, by namespace and source state.", ns_state);
+    catalog.tracked_tags = metrics_gauge("istrigger_tracked_tags",
+                                         "Tracked ImageStream tags, by namespace and state (the "
+                                         "tag's import state, else its source's).",
+                                         ns_state);
     catalog.imagetriggers = metrics_gauge(
         "istrigger_imagetriggers", "ImageTriggers, by namespace and Ready condition.", ns_ready);
     catalog.api_requests = metrics_counter(

@@ -121,6 +121,15 @@ static json_t *make_row(const json_t *src, const json_t *tag, const json_t *work
     json_object_set_new(row, "tag", json_string(t ? t : ""));
     for (size_t i = 0; from_source[i]; i++)
         copy_member(row, src, from_source[i]);
+    /* The tag's own import state (importing, or its import failing) outranks the source's
+     * poll state: the registry answers, but the tag is not (yet) what it holds. */
+    if (tag != src && jsonx_str(tag, "state")) {
+        static const char *const from_tag[] = {
+            "state", "reason", "message", "backoffUntil", "importingSince", "consecutiveFailures",
+            NULL};
+        for (size_t i = 0; from_tag[i]; i++)
+            copy_member(row, tag, from_tag[i]);
+    }
     if (!jsonx_str(row, "state"))
         json_object_set_new(row, "state", json_string("Pending"));
     json_object_set_new(row, "problem",

@@ -2,6 +2,7 @@
 API server fails ImageStreamImports; istrigger backs off, recovers and never crashes. A restart
 of the operator mid-way imports nothing that did not change."""
 import time
+import urllib.request
 
 import pytest
 
@@ -101,11 +102,51 @@ def test_api_server_faults_back_off_without_retry_storm(env):
     # The controller backs off per tag (capped at --max-backoff 4s here): a few POSTs in ~8s,
     # not one per 1s poll.
     assert 2 <= attempts <= 4, attempts
+    # The status page and the API show the tag failing for the import's reason, although its
+    # source answers polls fine; the tracked-tags metric counts it so.
+    row = tag_row(env, "apifault", "v")
+    assert row["state"] in ("Failing", "BackingOff"), row
+    assert row["reason"] == "ImportRefused" and "500" in row["message"], row
+    assert env.op.metric_sum("istrigger_tracked_tags", namespace=NS, state=row["state"]) >= 1
     # Watches cut by the server are resumed.
     env.sim.faults({"action": "close-watches"})
     env.sim.request("DELETE", "/_okdsim/faults", token=None)
     env.wait_image(NS, "apifault", "v", d2, timeout=4 + 1 + 3)
+    wait_for(lambda: tag_row(env, "apifault", "v")["state"] == "UpToDate", timeout=5,
+             what="the tag up to date again")
     assert env.op.alive()
+
+
+def tag_row(env, stream, tag):
+    rows = [r for r in env.op.api("/api/v1/status")["rows"]
+            if (r["namespace"], r["imageStream"], r["tag"]) == (NS, stream, tag)]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_a_slow_import_shows_importing(env):
+    proxy = env.proxy
+    env.push("slowimp", "v", "slowimp v1")
+    env.create(stream_obj("slowimp", [("v", "%s/slowimp:v" % proxy.host)],
+                          annotations={"istrigger.io/poll-interval": "1s"}), ns=NS)
+    wait_for(lambda: env.image(NS, "slowimp", "v"), timeout=10, what="initial import")
+    wait_for(lambda: tag_row(env, "slowimp", "v")["state"] == "UpToDate", timeout=5,
+             what="slowimp up to date")
+    # OpenShift fetches the manifest with GET while importing; istrigger polls with HEAD.
+    proxy.set_rules([{"method": "GET", "delay": 4}])
+    try:
+        d2 = env.push("slowimp", "v", "slowimp v2")
+        row = wait_for(lambda: (lambda r: r["state"] == "Importing" and r)(
+            tag_row(env, "slowimp", "v")), timeout=10, what="the tag shown importing")
+        assert row["importingSince"], row
+        assert env.op.metric_sum("istrigger_tracked_tags", namespace=NS, state="Importing") == 1
+        page = urllib.request.urlopen("http://127.0.0.1:%d/" % env.op.port, timeout=5).read()
+        assert b'<span class="badge importing">Importing</span>' in page
+    finally:
+        proxy.set_rules([])
+    env.wait_image(NS, "slowimp", "v", d2, timeout=15)
+    wait_for(lambda: tag_row(env, "slowimp", "v")["state"] == "UpToDate", timeout=5,
+             what="slowimp up to date after the import")
 
 
 def test_restart_imports_nothing_unchanged(env):
@@ -124,7 +165,6 @@ def test_not_ready_until_the_imagestream_cache_is_synced(tmp_path):
     """/readyz stays 503 and says why while the ImageStream list fails, and turns ok once it
     works (a replica that takes over must start from a full cache)."""
     import urllib.error
-    import urllib.request
     e = E2E(tmp_path, None)
     try:
         e.sim.faults({"pathPrefix": "/apis/image.openshift.io/v1/imagestreams", "verb": "list",

@@ -18,8 +18,9 @@
  *       every HTTP exchange with a registry or its token server; kind "ping", "token",
  *       "head", "get", "tags"; code the HTTP status, "0" for a transport error.
  *   istrigger_tracked_tags{namespace, state}                     gauge     (computed here)
- *       tracked ImageStream tags by their source's state (UpToDate, Importing, Failing,
- *       BackingOff, Pending), from the "sources" status provider at every scrape.
+ *       tracked ImageStream tags by state (UpToDate, Importing, Failing, BackingOff,
+ *       Pending): the tag's own import state when it has one, else its source's; from the
+ *       "sources" status provider at every scrape.
  *   istrigger_imagetriggers{namespace, ready}                    gauge     (computed here)
  *       ImageTriggers by Ready condition ("true"/"false"), from the "imagetriggers" provider.
  *   istrigger_leader                                             gauge     (operator)

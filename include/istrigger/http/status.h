@@ -17,6 +17,9 @@
  *      "lastPoll": T, "lastDigest": "sha256:...", "lastChange": T, "nextDue": T,
  *      "backoffUntil": T, "consecutiveFailures": 3,
  *      "tags": [{"namespace": "web", "imageStream": "app", "tag": "latest"}, ...]}
+ *     A tag may carry its own import state, which the page and the tracked-tags gauge prefer
+ *     to the source's: "state" ("Importing", "Failing", "BackingOff"), "reason", "message",
+ *     "backoffUntil", "consecutiveFailures", "importingSince".
  *
  *   "imagetriggers" (trigger controller): array of
  *     {"namespace": "web", "name": "app", "target": {"kind": "Deployment", "name": "app"},
