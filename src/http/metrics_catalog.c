@@ -7,6 +7,7 @@
 #include "istrigger/http/metrics_catalog.h"
 
 #include "istrigger/http/status.h"
+#include "istrigger/registry/ref.h"
 #include "istrigger/util/cleanup.h"
 #include "istrigger/util/jsonx.h"
 
@@ -138,6 +139,10 @@ void metrics_on_registry_request(void *ctx, const char *host, const char *kind, 
     char code[16];
     (void)ctx;
     snprintf(code, sizeof(code), "%d", http_status);
+    /* The client talks to registry-1.docker.io; polls and imports say docker.io, as the image
+     * references do. One label value per registry, so the dashboard can join them. */
+    if (image_ref_is_docker_hub(host))
+        host = IMAGE_REF_DOCKER_HUB;
     metrics_inc(metrics_catalog()->registry_requests, host ? host : "", kind ? kind : "", code);
 }
 
