@@ -90,6 +90,8 @@ static const struct opt opts[] = {
      "longest wait after failures of a source or an import (default 5m)"},
     {"secrets-refresh", "ISTRIGGER_SECRETS_REFRESH", NULL, OPT_DURATION, OFF(secrets_refresh_ns),
      "how long pull secrets are cached (refreshed at once after a 401; default 5m)"},
+    {"ca-refresh", "ISTRIGGER_CA_REFRESH", NULL, OPT_DURATION, OFF(ca_refresh_ns),
+     "how often the registries' caBundle ConfigMaps are read again (default 1m)"},
     {"registry-timeout", "ISTRIGGER_REGISTRY_TIMEOUT", NULL, OPT_DURATION, OFF(registry_timeout_ns),
      "timeout of one registry request (default 30s)"},
     {"control-plane-platform", "ISTRIGGER_CONTROL_PLANE_PLATFORM", NULL, OPT_PLATFORM,

@@ -32,7 +32,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONFIG_KEY "cluster"
+#define CONFIG_KEY     "cluster"
+#define CA_REFRESH_KEY "ca-refresh" /* work-queue key: re-read the CA ConfigMaps */
 
 void operator_config_defaults(struct operator_config *c)
 {
@@ -51,6 +52,7 @@ void operator_config_defaults(struct operator_config *c)
     c->registry_rps = 0;
     c->max_backoff_ns = 300 * NS_PER_SEC;
     c->secrets_refresh_ns = 300 * NS_PER_SEC;
+    c->ca_refresh_ns = 60 * NS_PER_SEC;
     c->registry_timeout_ns = 30 * NS_PER_SEC;
     c->platform_os = "linux";
     c->platform_arch = "amd64";
@@ -451,15 +453,19 @@ int operator_apply_config(struct operator* op, const json_t *itc)
     return 0;
 }
 
-/* Fetch the CA ConfigMaps named by the settings (network: outside the lock). */
-static void fetch_ca_bundles(struct operator* op)
+/* Fetch the CA ConfigMaps named by the settings (network: outside the lock). Returns how many
+ * registries name one (0: nothing to refresh later). A bundle that changed since the last
+ * fetch is logged; the poller copies the settings' PEM per check, so the next check uses it. */
+static int fetch_ca_bundles(struct operator* op)
 {
     struct operator_settings s;
+    int named = 0;
     operator_settings_copy(op, &s);
     for (int i = 0; i < s.nregistries; i++) {
         struct operator_registry *r = &s.registries[i];
         if (!r->ca_configmap[0])
             continue;
+        named++;
         _cleanup_json_ json_t *cm = NULL;
         int rc =
             kube_get(op->kube, KUBE_RES_CONFIGMAPS, op->op_namespace, r->ca_configmap, NULL, &cm);
@@ -470,27 +476,42 @@ static void fetch_ca_bundles(struct operator* op)
                      r->ca_configmap, r->ca_key, rc < 0 ? err_msg() : "no such key");
             continue;
         }
+        bool changed = false;
         pthread_mutex_lock(&op->lock);
         for (int j = 0; j < op->settings.nregistries; j++) {
             struct operator_registry *o = &op->settings.registries[j];
-            if (strcmp(o->host, r->host) == 0) {
+            if (strcmp(o->host, r->host) == 0 && (!o->ca_pem || strcmp(o->ca_pem, pem) != 0)) {
+                changed = changed || o->ca_pem != NULL;
                 free(o->ca_pem);
                 o->ca_pem = strdup(pem);
             }
         }
         pthread_mutex_unlock(&op->lock);
+        if (changed)
+            log_info("imagetriggerconfig/" CONFIG_KEY,
+                     "CA bundle for %s changed in configmap %s/%s; the next checks use it", r->host,
+                     op->op_namespace, r->ca_configmap);
     }
     operator_settings_clear(&s);
+    return named;
 }
 
 static int config_reconcile(void *ctx, const char *key)
 {
     struct operator* op = ctx;
+    if (strcmp(key, CA_REFRESH_KEY) == 0) {
+        /* CA ConfigMaps change without the ImageTriggerConfig changing (rotation, or the
+         * service CA operator injecting a new bundle): re-read them periodically. */
+        if (fetch_ca_bundles(op) > 0 && op->cfg.ca_refresh_ns > 0)
+            workqueue_add_after(op->config_queue, CA_REFRESH_KEY, op->cfg.ca_refresh_ns);
+        return 0;
+    }
     if (strcmp(key, CONFIG_KEY) == 0) {
         _cleanup_json_ json_t *itc =
             op->config_informer ? kube_cache_get(op->config_informer, NULL, CONFIG_KEY) : NULL;
         if (operator_apply_config(op, itc) == 0) {
-            fetch_ca_bundles(op);
+            if (fetch_ca_bundles(op) > 0 && op->cfg.ca_refresh_ns > 0)
+                workqueue_add_after(op->config_queue, CA_REFRESH_KEY, op->cfg.ca_refresh_ns);
             log_info("imagetriggerconfig/" CONFIG_KEY, "configuration %s",
                      itc ? "applied" : "from flags (no ImageTriggerConfig)");
         }

@@ -80,6 +80,7 @@ struct operator_config {
     double registry_rps;
     int64_t max_backoff_ns;     /* per-source backoff cap */
     int64_t secrets_refresh_ns; /* pull-secret cache lifetime */
+    int64_t ca_refresh_ns;      /* re-read of registries[].caBundle ConfigMaps */
     int64_t registry_timeout_ns;
     const char *platform_os, *platform_arch; /* control-plane platform (Legacy child choice) */
     bool watch_config;                       /* follow ImageTriggerConfig `cluster` */
