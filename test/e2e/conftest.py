@@ -7,6 +7,7 @@ Debian docker-registry, skopeo pushes, real kubectl, and the operator binary.
     env.push("app", "v1", "content")          # -> digest
     env.wait_image("app", "web", "v1", digest)
 """
+import contextlib
 import json
 import pathlib
 import sys
@@ -34,6 +35,21 @@ def wait_for(fn, timeout=10.0, interval=0.1, what="condition"):
             return last
         time.sleep(interval)
     raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+@contextlib.contextmanager
+def e2e_env(tmp, registry, sim_args=()):
+    """An E2E on `registry` (started, may be None) that stops okdsim, every operator and the
+    registry however the block ends: a fixture whose setup fails leaves no server behind."""
+    e = None
+    try:
+        e = E2E(tmp, registry, sim_args)
+        yield e
+    finally:
+        if e is not None:
+            e.close()
+        if registry is not None:
+            registry.stop()
 
 
 class E2E:

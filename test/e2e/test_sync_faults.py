@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from conftest import E2E, isi_posts, reglib, stream_obj, wait_for
+from conftest import E2E, e2e_env, isi_posts, reglib, stream_obj, wait_for
 from faultproxy import FaultProxy
 
 NS = "faults"
@@ -15,17 +15,16 @@ NS = "faults"
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faults")
-    registry = reglib.Registry(tmp / "registry").start()
-    e = E2E(tmp, registry)
-    e.namespace(NS)
-    e.namespace("istrigger")
-    e.proxy = FaultProxy(registry.port).start()
-    e.op = e.operator("--minimum-interval", "1s", "--operator-namespace", "istrigger",
-                      "--max-backoff", "4s")
-    yield e
-    e.close()
-    e.proxy.stop()
-    registry.stop()
+    with e2e_env(tmp, reglib.Registry(tmp / "registry").start()) as e:
+        e.namespace(NS)
+        e.namespace("istrigger")
+        e.proxy = FaultProxy(e.registry.port).start()
+        try:
+            e.op = e.operator("--minimum-interval", "1s", "--operator-namespace", "istrigger",
+                              "--max-backoff", "4s")
+            yield e
+        finally:
+            e.proxy.stop()
 
 
 def polls(env, result):

@@ -2,7 +2,7 @@
 leader polls and imports; when it is killed (no clean release), the other takes over."""
 import pytest
 
-from conftest import E2E, reglib, stream_obj, wait_for
+from conftest import e2e_env, reglib, stream_obj, wait_for
 
 NS = "ha"
 LEADER_ARGS = ["--minimum-interval", "1s", "--operator-namespace", "istrigger",
@@ -12,13 +12,10 @@ LEADER_ARGS = ["--minimum-interval", "1s", "--operator-namespace", "istrigger",
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("leader")
-    registry = reglib.Registry(tmp / "registry").start()
-    e = E2E(tmp, registry)
-    e.namespace(NS)
-    e.namespace("istrigger")
-    yield e
-    e.close()
-    registry.stop()
+    with e2e_env(tmp, reglib.Registry(tmp / "registry").start()) as e:
+        e.namespace(NS)
+        e.namespace("istrigger")
+        yield e
 
 
 def leader_of(ops):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import E2E, isi_posts, reglib, stream_obj, wait_for
+from conftest import e2e_env, isi_posts, reglib, stream_obj, wait_for
 
 NS = "app"
 INTERVAL = 2.0
@@ -25,15 +25,12 @@ def polls_ok(op):
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("poll")
-    registry = reglib.Registry(tmp / "registry").start()
-    e = E2E(tmp, registry)
-    e.namespace(NS)
-    e.namespace("istrigger")
-    e.op = e.operator("--minimum-interval", "1s", "--default-interval", "2s",
-                      "--operator-namespace", "istrigger", "--max-backoff", "10s")
-    yield e
-    e.close()
-    registry.stop()
+    with e2e_env(tmp, reglib.Registry(tmp / "registry").start()) as e:
+        e.namespace(NS)
+        e.namespace("istrigger")
+        e.op = e.operator("--minimum-interval", "1s", "--default-interval", "2s",
+                          "--operator-namespace", "istrigger", "--max-backoff", "10s")
+        yield e
 
 
 def test_annotated_stream_follows_push_within_interval(env):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import CRD, E2E, reglib, stream_obj, wait_for
+from conftest import CRD, e2e_env, reglib, stream_obj, wait_for
 
 NS = "priv"
 
@@ -31,7 +31,11 @@ def dockerconfig_secret(name, host, user, password):
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("private")
     registry = reglib.Registry(tmp / "registry", tls=True, auth=("alice", "s3cret")).start()
-    e = E2E(tmp, registry, sim_args=["--registry-ca", str(registry.ca_cert)])
+    with e2e_env(tmp, registry, sim_args=["--registry-ca", str(registry.ca_cert)]) as e:
+        yield from _setup(e, registry)
+
+
+def _setup(e, registry):
     e.namespace(NS)
     e.namespace("istrigger")
     e.kubectl("apply", "-f", str(CRD))
@@ -48,8 +52,6 @@ def env(tmp_path_factory):
     e.op = e.operator("--operator-namespace", "istrigger", "--max-backoff", "3s",
                       "--ca-refresh", "2s")
     yield e
-    e.close()
-    registry.stop()
 
 
 def test_wrong_secret_reported_then_fixed_secret_recovers(env):

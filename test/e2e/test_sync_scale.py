@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import E2E, isi_posts, reglib, stream_obj, wait_for, writes
+from conftest import e2e_env, isi_posts, reglib, stream_obj, wait_for, writes
 
 NS = "scale"
 STREAMS, SOURCES, INTERVAL = 200, 20, 2.0
@@ -13,13 +13,10 @@ STREAMS, SOURCES, INTERVAL = 200, 20, 2.0
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scale")
-    registry = reglib.Registry(tmp / "registry").start()
-    e = E2E(tmp, registry)
-    e.namespace(NS)
-    e.namespace("istrigger")
-    yield e
-    e.close()
-    registry.stop()
+    with e2e_env(tmp, reglib.Registry(tmp / "registry").start()) as e:
+        e.namespace(NS)
+        e.namespace("istrigger")
+        yield e
 
 
 def test_streams_sharing_sources_cost_one_head_per_source_per_interval(env):
