@@ -4,6 +4,7 @@
 # (default 60) from its checked-in seeds in test/fuzz/corpus/NAME/. New inputs go to
 # build-fuzz/corpus/NAME (not checked in); a crash leaves its input in test/fuzz/crashes/ and
 # fails the run (turn it into a regression unit test). Prints executions per target.
+# FUZZ_TARGETS (space-separated names) limits the run to those targets.
 #
 # The targets link the library sources under FUZZ_SRC_DIRS (the outside-input parsers live in
 # src/util, src/registry and src/kube, and the ImageTrigger planner that reads workload
@@ -35,6 +36,10 @@ summary=()
 for t in test/fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
     name=${name#fuzz_}
+    # FUZZ_TARGETS="status_page token" runs only those (e.g. after fixing what one found).
+    if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $name "* ]]; then
+        continue
+    fi
     bin="$out/fuzz_$name"
     clang $cflags -fsanitize=fuzzer,address,undefined "$t" "${objs[@]}" $libs -o "$bin"
     mkdir -p "$out/corpus/$name" "test/fuzz/corpus/$name"

@@ -17,6 +17,7 @@
 #include "istrigger/util/timeutil.h"
 #include "istrigger/version.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,16 @@ static void search_text(struct strbuf *out, const char *s)
     strbuf_free(&tmp);
 }
 
+/* a - b, saturated: page times may be any year RFC 3339 allows, so a difference of two valid
+ * int64 nanosecond times can overflow. */
+static int64_t diff_ns(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d))
+        return a > b ? INT64_MAX : INT64_MIN;
+    return d;
+}
+
 /* "5m ago" / "in 20s" for an RFC 3339 time, with the absolute time as tooltip. */
 static void put_time(struct strbuf *out, const char *rfc3339, long long now, const char *none)
 {
@@ -279,7 +290,8 @@ static void put_time(struct strbuf *out, const char *rfc3339, long long now, con
     }
     future = t > now;
     /* Round away from now, so a retry due in 300ms reads "in 1s", never "in 0s". */
-    d = future ? (t - now + NS_PER_SEC - 1) / NS_PER_SEC : (now - t) / NS_PER_SEC;
+    d = future ? diff_ns(t, now) / NS_PER_SEC + (diff_ns(t, now) % NS_PER_SEC != 0)
+               : diff_ns(now, t) / NS_PER_SEC;
     if (!future && d < 2)
         snprintf(rel, sizeof(rel), "just now");
     else if (d < 120)
@@ -307,7 +319,7 @@ static void put_clock(struct strbuf *out, const char *rfc3339, long long now)
     }
     strbuf_append(out, rfc3339 + 11, 8);
     strbuf_puts(out, " UTC");
-    if (t - now >= 2 * NS_PER_SEC) { /* the timestamp has whole seconds: below 2s, noise */
+    if (diff_ns(t, now) >= 2 * NS_PER_SEC) { /* the timestamp has whole seconds: below 2s, noise */
         strbuf_puts(out, " (");
         put_time(out, rfc3339, now, "");
         strbuf_putc(out, ')');

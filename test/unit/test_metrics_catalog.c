@@ -68,31 +68,6 @@ static void test_tracked_tag_gauges_follow_the_sources_snapshot(void **state)
     status_reset();
 }
 
-/* A tag's own import state (from the sync controller) outranks its source's poll state on
- * the page: the registry answers, but the import fails. */
-static void test_page_rows_take_the_tags_import_state(void **state)
-{
-    (void)state;
-    _cleanup_json_ json_t *all =
-        load("{\"sources\":[{\"source\":\"r/app:v\",\"state\":\"UpToDate\",\"tags\":["
-             "{\"namespace\":\"a\",\"imageStream\":\"app\",\"tag\":\"ok\"},"
-             "{\"namespace\":\"a\",\"imageStream\":\"app\",\"tag\":\"v\",\"state\":"
-             "\"BackingOff\",\"reason\":\"ImportRefused\",\"message\":\"500 InternalError\","
-             "\"backoffUntil\":\"2026-12-07T10:00:00Z\"}]}]}");
-    _cleanup_json_ json_t *model = status_page_model(all, 1700000000LL * 1000000000LL);
-    assert_non_null(model);
-    const json_t *rows = json_object_get(model, "rows");
-    assert_int_equal(json_array_size(rows), 2);
-    const json_t *first = json_array_get(rows, 0), *second = json_array_get(rows, 1);
-    assert_string_equal(jsonx_str(first, "tag"), "v"); /* failures first */
-    assert_string_equal(jsonx_str(first, "state"), "BackingOff");
-    assert_string_equal(jsonx_str(first, "reason"), "ImportRefused");
-    assert_string_equal(jsonx_str(first, "backoffUntil"), "2026-12-07T10:00:00Z");
-    assert_true(jsonx_bool(first, false, "problem"));
-    assert_string_equal(jsonx_str(second, "state"), "UpToDate");
-    assert_null(jsonx_str(second, "reason"));
-}
-
 static void test_registry_hook_counts_by_host_kind_and_code(void **state)
 {
     (void)state;
@@ -131,7 +106,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tracked_tag_gauges_follow_the_sources_snapshot),
-        cmocka_unit_test(test_page_rows_take_the_tags_import_state),
         cmocka_unit_test(test_registry_hook_counts_by_host_kind_and_code),
         cmocka_unit_test(test_catalog_registers_again_after_reset),
     };
