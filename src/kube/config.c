@@ -325,6 +325,10 @@ static int fill_user(struct kube_config *cfg, json_t *user, const char *where, c
     return 0;
 }
 
+/* Members a merged tree adds to each cluster/user/context entry (never valid kubeconfig keys). */
+#define MERGED_FILE " file"
+#define MERGED_DIR  " dir"
+
 static int load_tree(json_t *root, const char *name, const char *dir, const char *context,
                      struct kube_config *cfg)
 {
@@ -362,12 +366,18 @@ static int load_tree(json_t *root, const char *name, const char *dir, const char
     }
     if (dup_str(&cfg->context, context) || dup_str(&cfg->namespace, ns && *ns ? ns : "default"))
         return err_set(-ENOMEM, "out of memory");
-    snprintf(where, sizeof(where), "%s: clusters[%zu] \"%s\"", name, ci, cl_name);
-    if ((r = fill_cluster(cfg, json_object_get(cl_entry, "cluster"), where, dir)) < 0)
+    /* In a merged KUBECONFIG list each entry keeps the file (and directory, for relative
+     * paths) it came from, as kubectl resolves them (merge_kubeconfigs). */
+    snprintf(where, sizeof(where), "%s: clusters[%zu] \"%s\"",
+             jsonx_str(cl_entry, MERGED_FILE) ?: name, ci, cl_name);
+    if ((r = fill_cluster(cfg, json_object_get(cl_entry, "cluster"), where,
+                          jsonx_str(cl_entry, MERGED_DIR) ?: dir)) < 0)
         return r;
     if (user_entry) {
-        snprintf(where, sizeof(where), "%s: users[%zu] \"%s\"", name, ui, user_name);
-        if ((r = fill_user(cfg, json_object_get(user_entry, "user"), where, dir)) < 0)
+        snprintf(where, sizeof(where), "%s: users[%zu] \"%s\"",
+                 jsonx_str(user_entry, MERGED_FILE) ?: name, ui, user_name);
+        if ((r = fill_user(cfg, json_object_get(user_entry, "user"), where,
+                           jsonx_str(user_entry, MERGED_DIR) ?: dir)) < 0)
             return r;
     }
     return 0;
@@ -514,6 +524,85 @@ oom:
 
 /* ---- discovery of the configuration ---- */
 
+/*
+ * Several KUBECONFIG files, merged as kubectl does: the first file that sets current-context
+ * wins; clusters, users and contexts are the union by name, the first file defining a name
+ * wins; relative paths resolve against the directory of the file that defined the entry.
+ * `paths` are the existing files, in order.
+ */
+static int load_merged(char **paths, size_t n, const char *context, struct kube_config **out)
+{
+    static const char *const lists[] = {"clusters", "users", "contexts"};
+    _cleanup_json_ json_t *root = json_object();
+    struct strbuf name = STRBUF_INIT;
+    struct kube_config *cfg = NULL;
+    int r = 0;
+
+    if (!root || strbuf_puts(&name, "kubeconfig KUBECONFIG=") < 0)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *text = NULL, *dircopy = NULL, *dir = NULL;
+        _cleanup_json_ json_t *tree = NULL;
+        _cleanup_strbuf_ struct strbuf src = STRBUF_INIT;
+        size_t len = 0;
+
+        strbuf_printf(&name, "%s%s", i ? ":" : "", paths[i]);
+        if ((r = read_file(paths[i], &text, &len)) < 0) {
+            err_wrap(r, "kubeconfig");
+            goto fail;
+        }
+        if (strbuf_printf(&src, "kubeconfig %s", paths[i]) < 0 || !(dircopy = strdup(paths[i])) ||
+            !(dir = strdup(dirname(dircopy))))
+            goto nomem;
+        if (!(tree = yaml_to_json(text, len, strbuf_str(&src)))) {
+            r = err_code() ? err_code() : -EINVAL;
+            goto fail;
+        }
+        const char *cur = jsonx_str(tree, "current-context");
+        if (cur && *cur && !jsonx_str(root, "current-context"))
+            json_object_set_new(root, "current-context", json_string(cur));
+        for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+            json_t *arr = json_object_get(tree, lists[l]), *dst = json_object_get(root, lists[l]),
+                   *e;
+            size_t j, idx;
+            if (!json_is_array(arr))
+                continue;
+            if (!dst) {
+                json_object_set_new(root, lists[l], json_array());
+                dst = json_object_get(root, lists[l]);
+            }
+            json_array_foreach (arr, j, e) {
+                const char *en = jsonx_str(e, "name");
+                if (!json_is_object(e) || !en || find_named(root, lists[l], en, &idx))
+                    continue; /* the first definition of a name wins */
+                json_t *copy = json_deep_copy(e);
+                if (!copy ||
+                    json_object_set_new(copy, MERGED_FILE, json_string(strbuf_str(&src))) ||
+                    json_object_set_new(copy, MERGED_DIR, json_string(dir)) ||
+                    json_array_append_new(dst, copy)) {
+                    json_decref(copy);
+                    goto nomem;
+                }
+            }
+        }
+    }
+    if (!(cfg = calloc(1, sizeof(*cfg))))
+        goto nomem;
+    r = load_tree(root, strbuf_str(&name), NULL, context, cfg);
+    cfg->source = strbuf_detach(&name);
+    if (r < 0) {
+        kube_config_free(cfg);
+        return r;
+    }
+    *out = cfg;
+    return 0;
+nomem:
+    r = err_set(-ENOMEM, "out of memory");
+fail:
+    strbuf_free(&name);
+    return r;
+}
+
 int kube_config_load(const char *path, const char *context, struct kube_config **out)
 {
     struct strbuf tried = STRBUF_INIT;
@@ -526,15 +615,21 @@ int kube_config_load(const char *path, const char *context, struct kube_config *
         return kube_config_load_file(path, context, out);
     if (env && *env) {
         _cleanup_free_ char *list = strdup(env);
-        char *save = NULL;
+        char *save = NULL, *found[32];
+        size_t n = 0;
         if (!list)
             return err_set(-ENOMEM, "out of memory");
+        /* Missing files in the list are skipped, as kubectl does. */
         for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
-            if (access(p, F_OK) == 0) {
-                strbuf_free(&tried);
-                return kube_config_load_file(p, context, out);
-            }
-            strbuf_printf(&tried, "%s%s (KUBECONFIG)", tried.len ? ", " : "", p);
+            if (access(p, F_OK) == 0 && n < sizeof(found) / sizeof(found[0]))
+                found[n++] = p;
+            else if (access(p, F_OK) != 0)
+                strbuf_printf(&tried, "%s%s (KUBECONFIG)", tried.len ? ", " : "", p);
+        }
+        if (n > 0) {
+            strbuf_free(&tried);
+            return n == 1 ? kube_config_load_file(found[0], context, out)
+                          : load_merged(found, n, context, out);
         }
     } else if (home && *home) {
         _cleanup_strbuf_ struct strbuf p = STRBUF_INIT;

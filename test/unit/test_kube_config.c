@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "istrigger/kube/config.h"
@@ -223,6 +224,82 @@ static void test_kubeconfig_env_and_in_cluster_fallback(void **state)
     unsetenv("KUBECONFIG");
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* KUBECONFIG=a:b merges like kubectl: first current-context and first definition of a name
+ * win, relative paths resolve against the file that defined the entry. */
+static void test_kubeconfig_list_is_merged(void **state)
+{
+    char dir[] = "/tmp/kcfgmXXXXXX", a[300], b[300], list[700], want[400];
+    struct kube_config *cfg = NULL;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(a, sizeof(a), "%s/a", dir);
+    snprintf(b, sizeof(b), "%s/b", dir);
+    assert_int_equal(mkdir(a, 0700), 0);
+    assert_int_equal(mkdir(b, 0700), 0);
+    strcat(a, "/config");
+    strcat(b, "/config");
+    write_text(a, "current-context: dev\n"
+                  "contexts:\n"
+                  "- {name: dev, context: {cluster: c2, user: u1, namespace: web}}\n"
+                  "clusters:\n"
+                  "- {name: shared, cluster: {server: https://first}}\n"
+                  "users:\n"
+                  "- {name: u1, user: {tokenFile: tok}}\n");
+    write_text(b, "current-context: other\n"
+                  "contexts:\n"
+                  "- {name: dev, context: {cluster: shared, user: u2}}\n"
+                  "- {name: other, context: {cluster: shared, user: u1}}\n"
+                  "clusters:\n"
+                  "- {name: c2, cluster: {server: https://c2, certificate-authority: ca.crt}}\n"
+                  "- {name: shared, cluster: {server: https://second}}\n"
+                  "users:\n"
+                  "- {name: u1, user: {token: ignored}}\n"
+                  "- {name: u2, user: {token: t2}}\n");
+    snprintf(list, sizeof(list), "%s:/nonexistent/skipped:%s", a, b);
+    setenv("KUBECONFIG", list, 1);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+
+    assert_int_equal(kube_config_load(NULL, NULL, &cfg), 0);
+    assert_string_equal(cfg->context, "dev");       /* a's current-context and a's "dev" */
+    assert_string_equal(cfg->server, "https://c2"); /* a cluster only b defines */
+    snprintf(want, sizeof(want), "%s/b/ca.crt", dir);
+    assert_string_equal(cfg->ca_file, want); /* relative to b */
+    snprintf(want, sizeof(want), "%s/a/tok", dir);
+    assert_string_equal(cfg->token_file, want); /* relative to a */
+    assert_null(cfg->token);                    /* a's u1, not b's */
+    assert_string_equal(cfg->namespace, "web");
+    kube_config_free(cfg);
+
+    assert_int_equal(kube_config_load(NULL, "other", &cfg), 0);
+    assert_string_equal(cfg->server, "https://first"); /* "shared" as a defined it */
+    kube_config_free(cfg);
+
+    assert_int_equal(kube_config_load(NULL, "nope", &cfg), -EINVAL);
+    assert_non_null(strstr(err_msg(), "KUBECONFIG="));
+    assert_non_null(strstr(err_msg(), "no context named \"nope\""));
+
+    write_text(b, "clusters: [\n");
+    assert_true(kube_config_load(NULL, NULL, &cfg) < 0); /* a broken file is an error */
+    assert_non_null(strstr(err_msg(), b));
+
+    unlink(a);
+    unlink(b);
+    a[strlen(a) - strlen("/config")] = 0;
+    b[strlen(b) - strlen("/config")] = 0;
+    rmdir(a);
+    rmdir(b);
+    rmdir(dir);
+    unsetenv("KUBECONFIG");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_and_field),
         cmocka_unit_test(test_missing_file_is_enoent_with_path),
         cmocka_unit_test(test_kubeconfig_env_and_in_cluster_fallback),
+        cmocka_unit_test(test_kubeconfig_list_is_merged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
  *
  * Sources, in the order client-go's clientcmd uses them:
  *   1. an explicit kubeconfig path (`--kubeconfig`),
- *   2. the KUBECONFIG environment variable (first existing file of a ':'-separated list),
+ *   2. the KUBECONFIG environment variable (a ':'-separated list; missing files are skipped,
+ *      several existing ones are merged as kubectl merges them: first current-context and
+ *      first definition of each cluster/user/context name win, relative paths resolve against
+ *      the file that defined the entry),
  *   3. ~/.kube/config,
  *   4. in-cluster: KUBERNETES_SERVICE_HOST/PORT, the service-account token, CA bundle and
  *      namespace file under /var/run/secrets/kubernetes.io/serviceaccount/ (or the directory
