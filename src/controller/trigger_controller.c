@@ -66,6 +66,7 @@ struct trigger_controller {
     bool (*may_write)(void *ctx);
     void *may_write_ctx;
     bool running;
+    const char *const *namespaces; /* watched (opts->namespaces, borrowed); NULL: all */
     /* key -> {"rv": resourceVersion the status was computed from, "status": what was written}.
      * Owned; guarded by written_lock (workers reconcile different keys at once). */
     json_t *written;
@@ -644,6 +645,7 @@ int trigger_controller_reconcile(struct trigger_controller *tc, const char *key)
     obs.streams = streams;
     known = known_status(tc, key, it);
     obs.known_status = known;
+    obs.watched = tc->namespaces;
     status = trigger_status_build(it, &obs, time_real_ns());
     trigger_workload_plan_clear(&plan);
     if (!status)
@@ -744,6 +746,7 @@ int trigger_controller_new(const struct trigger_controller_opts *opts,
     tc->recorder = opts->recorder;
     tc->may_write = opts->may_write;
     tc->may_write_ctx = opts->may_write_ctx;
+    tc->namespaces = opts->namespaces;
     pthread_mutex_init(&tc->written_lock, NULL);
     tc->written = json_object();
     if (!tc->written) {

@@ -39,11 +39,23 @@ static void add_condition(json_t *conds, const json_t *old_status, const char *t
                                            "observedGeneration", gen, "lastTransitionTime", ltt));
 }
 
-/* Resolution of one trigger: sets image/lastChangeTime or state/message. */
-static void resolve_trigger(json_t *t, const json_t *trig, const char *ns, const json_t *streams,
-                            const json_t *old_t, const char *now, char *state, size_t state_size,
-                            char *msg, size_t msg_size)
+static bool watched(const char *const *namespaces, const char *ns)
 {
+    if (!namespaces)
+        return true;
+    for (; *namespaces; namespaces++)
+        if (!strcmp(*namespaces, ns))
+            return true;
+    return false;
+}
+
+/* Resolution of one trigger: sets image/lastChangeTime or state/message. */
+static void resolve_trigger(json_t *t, const json_t *trig, const char *ns,
+                            const struct trigger_observation *obs, const json_t *old_t,
+                            const char *now, char *state, size_t state_size, char *msg,
+                            size_t msg_size)
+{
+    const json_t *streams = obs->streams;
     const char *istag = jsonx_str(trig, "from", "name");
     _cleanup_free_ char *stream_name = NULL, *tag = NULL, *image = NULL;
     char key[512];
@@ -57,6 +69,17 @@ static void resolve_trigger(json_t *t, const json_t *trig, const char *ns, const
     }
     snprintf(key, sizeof(key), "%s/%s", ns, stream_name);
     stream = json_object_get(streams, key);
+    if (!stream && !watched(obs->watched, ns)) {
+        /* Not "does not exist": istrigger cannot look (--namespaces). The annotation is written
+         * anyway, and OpenShift's trigger controller resolves it on its own. */
+        snprintf(state, state_size, "StreamNotFound");
+        snprintf(msg, msg_size,
+                 "ImageStream %.320s is in namespace %.63s, which istrigger does not watch "
+                 "(--namespaces): OpenShift still applies the trigger, but istrigger cannot "
+                 "report what it resolves to",
+                 key, ns);
+        return;
+    }
     if (!stream) {
         snprintf(state, state_size, "StreamNotFound");
         snprintf(msg, msg_size, "ImageStream %s does not exist (yet)", key);
@@ -140,8 +163,8 @@ json_t *trigger_status_build(const json_t *it, const struct trigger_observation 
         {
             char rstate[64] = "", rmsg[640] = "";
             /* Resolved in the source namespace. */
-            resolve_trigger(t, trig, from_ns, obs->streams, old_t, now, rstate, sizeof(rstate),
-                            rmsg, sizeof(rmsg));
+            resolve_trigger(t, trig, from_ns, obs, old_t, now, rstate, sizeof(rstate), rmsg,
+                            sizeof(rmsg));
             if (rstate[0]) {
                 if (!unresolved++) {
                     snprintf(res_reason, sizeof(res_reason), "%s", rstate);

@@ -157,6 +157,30 @@ static void test_known_status_wins_over_a_stale_cached_one(void **state)
     assert_true(jsonx_equal(again, written));
 }
 
+/* With --namespaces, a source outside them is not "missing": istrigger cannot see it. */
+static void test_source_in_an_unwatched_namespace_says_so(void **state)
+{
+    (void)state;
+    _cleanup_json_ json_t *it = load(IT);
+    _cleanup_json_ json_t *streams = load("{}");
+    static const char *const only_theses[] = {"theses", NULL};
+    struct trigger_observation obs = {.target_found = true, .streams = streams};
+    _cleanup_json_ json_t *all = trigger_status_build(it, &obs, 1800000000LL * NS_PER_SEC);
+    obs.watched = only_theses;
+    _cleanup_json_ json_t *some = trigger_status_build(it, &obs, 1800000000LL * NS_PER_SEC);
+
+    const json_t *t_all = json_array_get(json_object_get(all, "triggers"), 1);
+    const json_t *t_some = json_array_get(json_object_get(some, "triggers"), 1);
+    assert_non_null(strstr(jsonx_str(t_all, "message"), "does not exist"));
+    assert_string_equal(jsonx_str(t_some, "state"), "StreamNotFound");
+    assert_non_null(strstr(jsonx_str(t_some, "message"),
+                           "shared/tools is in namespace shared, which istrigger does not watch"));
+    /* The watched namespace's own stream is still just missing. */
+    assert_non_null(
+        strstr(jsonx_str(json_array_get(json_object_get(some, "triggers"), 0), "message"),
+               "does not exist"));
+}
+
 static void test_invalid_foreign_annotation_is_actionable(void **state)
 {
     (void)state;
@@ -179,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_conflict_and_unimported_tag_are_reported),
         cmocka_unit_test(test_transition_time_kept_while_unchanged),
         cmocka_unit_test(test_known_status_wins_over_a_stale_cached_one),
+        cmocka_unit_test(test_source_in_an_unwatched_namespace_says_so),
         cmocka_unit_test(test_invalid_foreign_annotation_is_actionable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

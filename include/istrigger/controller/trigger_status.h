@@ -29,6 +29,8 @@ struct trigger_observation {
                                    exists (borrowed) */
     const json_t *known_status; /* the status the API holds, to keep times from (borrowed);
                                    NULL: the ImageTrigger's own .status */
+    const char *const *watched; /* namespaces the operator watches, NULL-terminated (borrowed);
+                                   NULL: all. A source elsewhere cannot be seen. */
 };
 
 /* The new status object for ImageTrigger `it` (obs->known_status, else its .status, supplies
