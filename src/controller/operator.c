@@ -496,22 +496,27 @@ static int fetch_ca_bundles(struct operator* op)
     return named;
 }
 
+/* Fetch the CA ConfigMaps now and, while any registry names one, again after --ca-refresh:
+ * they change without the ImageTriggerConfig changing (rotation, or the service CA operator
+ * injecting a new bundle). */
+static void refresh_ca_bundles(struct operator* op)
+{
+    if (fetch_ca_bundles(op) > 0 && op->cfg.ca_refresh_ns > 0)
+        workqueue_add_after(op->config_queue, CA_REFRESH_KEY, op->cfg.ca_refresh_ns);
+}
+
 static int config_reconcile(void *ctx, const char *key)
 {
     struct operator* op = ctx;
     if (strcmp(key, CA_REFRESH_KEY) == 0) {
-        /* CA ConfigMaps change without the ImageTriggerConfig changing (rotation, or the
-         * service CA operator injecting a new bundle): re-read them periodically. */
-        if (fetch_ca_bundles(op) > 0 && op->cfg.ca_refresh_ns > 0)
-            workqueue_add_after(op->config_queue, CA_REFRESH_KEY, op->cfg.ca_refresh_ns);
+        refresh_ca_bundles(op);
         return 0;
     }
     if (strcmp(key, CONFIG_KEY) == 0) {
         _cleanup_json_ json_t *itc =
             op->config_informer ? kube_cache_get(op->config_informer, NULL, CONFIG_KEY) : NULL;
         if (operator_apply_config(op, itc) == 0) {
-            if (fetch_ca_bundles(op) > 0 && op->cfg.ca_refresh_ns > 0)
-                workqueue_add_after(op->config_queue, CA_REFRESH_KEY, op->cfg.ca_refresh_ns);
+            refresh_ca_bundles(op);
             log_info("imagetriggerconfig/" CONFIG_KEY, "configuration %s",
                      itc ? "applied" : "from flags (no ImageTriggerConfig)");
         }

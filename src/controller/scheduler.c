@@ -689,11 +689,7 @@ void scheduler_get_stats(struct scheduler *s, struct scheduler_stats *out)
 
 static json_t *time_or_null(int64_t real_ns)
 {
-    if (real_ns <= 0)
-        return json_null();
-    char buf[40];
-    time_format_rfc3339(real_ns, buf, sizeof(buf), false);
-    return json_string(buf);
+    return real_ns <= 0 ? json_null() : jsonx_time(real_ns);
 }
 
 static json_t *opt_string(const char *v)

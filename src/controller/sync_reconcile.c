@@ -224,8 +224,6 @@ static int tag_import_result(struct sync_controller *ctl, const char *key, const
     int64_t delay = 0;
     pthread_mutex_lock(&ctl->lock);
     struct stream_state *st = state_get_locked(ctl, key);
-    if (st)
-        strmap_remove(st->importing, tag);
     if (st && ok) {
         strmap_remove(st->backoff, tag);
         char *d = imported_digest ? strdup(imported_digest) : NULL;
@@ -294,13 +292,6 @@ static void tag_importing(struct sync_controller *ctl, const char *key, const ch
     pthread_mutex_unlock(&ctl->lock);
 }
 
-static json_t *rfc3339_at(int64_t real_ns)
-{
-    char buf[40];
-    time_format_rfc3339(real_ns, buf, sizeof(buf), false);
-    return json_string(buf);
-}
-
 void sync_annotate_tag_states(struct sync_controller *ctl, json_t *sources, int64_t now,
                               int64_t now_real)
 {
@@ -319,7 +310,7 @@ void sync_annotate_tag_states(struct sync_controller *ctl, json_t *sources, int6
             const struct tag_backoff *b = st ? strmap_get(st->backoff, t) : NULL;
             if (since) {
                 json_object_set_new(tag, "state", json_string("Importing"));
-                json_object_set_new(tag, "importingSince", rfc3339_at(now_real - (now - *since)));
+                json_object_set_new(tag, "importingSince", jsonx_time(now_real - (now - *since)));
             } else if (b && b->failures > 0) {
                 bool waiting = b->until > now;
                 json_object_set_new(tag, "state", json_string(waiting ? "BackingOff" : "Failing"));
@@ -328,7 +319,7 @@ void sync_annotate_tag_states(struct sync_controller *ctl, json_t *sources, int6
                 json_object_set_new(tag, "consecutiveFailures", json_integer(b->failures));
                 if (waiting)
                     json_object_set_new(tag, "backoffUntil",
-                                        rfc3339_at(now_real + (b->until - now)));
+                                        jsonx_time(now_real + (b->until - now)));
             }
         }
     }
@@ -492,7 +483,7 @@ static int decide_and_import(struct sync_controller *ctl, const char *key, const
         for (size_t i = 0; i < n; i++)
             tag_importing(ctl, key, d[i].tag->tag, now);
         rc = import_tags(ctl, key, is, d, n);
-        for (size_t i = 0; i < n; i++) /* outcomes recorded clear it; early returns do not */
+        for (size_t i = 0; i < n; i++) /* ended, whatever the outcome */
             tag_forget(ctl, key, d[i].tag->tag, false);
     }
     for (size_t i = 0; i < n; i++)

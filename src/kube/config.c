@@ -383,13 +383,33 @@ static int load_tree(json_t *root, const char *name, const char *dir, const char
     return 0;
 }
 
+/* The configuration a parsed tree selects. Takes `source` (the name used in messages; it
+ * becomes the config's `source`, or is freed on error). */
+static int config_from_tree(json_t *root, struct strbuf *source, const char *dir,
+                            const char *context, struct kube_config **out)
+{
+    struct kube_config *cfg = calloc(1, sizeof(*cfg));
+    int r;
+
+    if (!cfg) {
+        strbuf_free(source);
+        return err_set(-ENOMEM, "out of memory");
+    }
+    r = load_tree(root, strbuf_str(source), dir, context, cfg);
+    cfg->source = strbuf_detach(source);
+    if (r < 0) {
+        kube_config_free(cfg);
+        return r;
+    }
+    *out = cfg;
+    return 0;
+}
+
 int kube_config_load_buffer(const char *yaml, size_t len, const char *name, const char *dir,
                             const char *context, struct kube_config **out)
 {
     struct strbuf src = STRBUF_INIT;
-    struct kube_config *cfg;
     _cleanup_json_ json_t *root = NULL;
-    int r;
 
     *out = NULL;
     if (strbuf_printf(&src, "kubeconfig %s", name) < 0)
@@ -399,19 +419,7 @@ int kube_config_load_buffer(const char *yaml, size_t len, const char *name, cons
         strbuf_free(&src);
         return err_code() ? err_code() : -EINVAL;
     }
-    cfg = calloc(1, sizeof(*cfg));
-    if (!cfg) {
-        strbuf_free(&src);
-        return err_set(-ENOMEM, "out of memory");
-    }
-    r = load_tree(root, strbuf_str(&src), dir, context, cfg);
-    cfg->source = strbuf_detach(&src);
-    if (r < 0) {
-        kube_config_free(cfg);
-        return r;
-    }
-    *out = cfg;
-    return 0;
+    return config_from_tree(root, &src, dir, context, out);
 }
 
 /* Read a whole file. malloc'd NUL-terminated contents in *out. */
@@ -535,7 +543,6 @@ static int load_merged(char **paths, size_t n, const char *context, struct kube_
     static const char *const lists[] = {"clusters", "users", "contexts"};
     _cleanup_json_ json_t *root = json_object();
     struct strbuf name = STRBUF_INIT;
-    struct kube_config *cfg = NULL;
     int r = 0;
 
     if (!root || strbuf_puts(&name, "kubeconfig KUBECONFIG=") < 0)
@@ -575,27 +582,19 @@ static int load_merged(char **paths, size_t n, const char *context, struct kube_
                 const char *en = jsonx_str(e, "name");
                 if (!json_is_object(e) || !en || find_named(root, lists[l], en, &idx))
                     continue; /* the first definition of a name wins */
-                json_t *copy = json_deep_copy(e);
+                json_t *copy = jsonx_dup(e);
                 if (!copy ||
                     json_object_set_new(copy, MERGED_FILE, json_string(strbuf_str(&src))) ||
-                    json_object_set_new(copy, MERGED_DIR, json_string(dir)) ||
-                    json_array_append_new(dst, copy)) {
+                    json_object_set_new(copy, MERGED_DIR, json_string(dir))) {
                     json_decref(copy);
                     goto nomem;
                 }
+                if (json_array_append_new(dst, copy)) /* drops `copy` on failure */
+                    goto nomem;
             }
         }
     }
-    if (!(cfg = calloc(1, sizeof(*cfg))))
-        goto nomem;
-    r = load_tree(root, strbuf_str(&name), NULL, context, cfg);
-    cfg->source = strbuf_detach(&name);
-    if (r < 0) {
-        kube_config_free(cfg);
-        return r;
-    }
-    *out = cfg;
-    return 0;
+    return config_from_tree(root, &name, NULL, context, out);
 nomem:
     r = err_set(-ENOMEM, "out of memory");
 fail:

@@ -5,6 +5,7 @@
 
 #include "istrigger/util/err.h"
 #include "istrigger/util/strbuf.h"
+#include "istrigger/util/timeutil.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -254,4 +255,11 @@ int jsonx_dump_go(const json_t *value, struct strbuf *out)
         return strbuf_puts(out, "null");
     }
     return -EINVAL;
+}
+
+json_t *jsonx_time(int64_t real_ns)
+{
+    char buf[40];
+    time_format_rfc3339(real_ns, buf, sizeof(buf), false);
+    return json_string(buf);
 }

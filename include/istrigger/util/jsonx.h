@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Follow object keys from `root`. NULL when any step is missing or not an object. */
 json_t *jsonx_getv(const json_t *root, ...);
@@ -61,5 +62,9 @@ json_t *jsonx_dup(const json_t *value);
 
 /* True when both are equal JSON values (objects compared by keys, not order). */
 bool jsonx_equal(const json_t *a, const json_t *b);
+
+/* A wall-clock time (ns since the epoch) as an RFC 3339 string to the second, as the
+ * Kubernetes API writes times. NEW reference, or NULL on ENOMEM. */
+json_t *jsonx_time(int64_t real_ns);
 
 #endif
